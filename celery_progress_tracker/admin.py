@@ -1,0 +1,47 @@
+"""The admin: find jobs by id, user and type; counters are read-only."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.contrib.auth import get_user_model
+from django.http import HttpRequest
+
+from celery_progress_tracker.models import SSEProgress
+
+
+@admin.register(SSEProgress)
+class SSEProgressAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    list_display = (
+        "job_id",
+        "task_type",
+        "status",
+        "user",
+        "processed_items",
+        "failed_items",
+        "total_items",
+        "created_at",
+        "completed_at",
+    )
+    list_filter = ("status", "task_type")
+    search_fields = ("job_id", "task_type")
+    list_select_related = ("user",)
+    raw_id_fields = ("user",)
+    date_hierarchy = "created_at"
+    def get_search_fields(self, request: HttpRequest) -> tuple[str, ...]:
+        # The user's USERNAME_FIELD, so custom user models work too.
+        username = get_user_model().USERNAME_FIELD
+        return (*self.search_fields, f"user__{username}")
+
+    readonly_fields = (
+        "job_id",
+        "total_items",
+        "processed_items",
+        "failed_items",
+        "retries",
+        "has_heartbeat",
+        "cancel_requested_at",
+        "created_at",
+        "updated_at",
+        "started_at",
+        "completed_at",
+    )

@@ -1,0 +1,117 @@
+"""System checks for settings the package can verify (``celery_progress_tracker.E0xx``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings as django_settings
+from django.core import checks
+from django.utils.module_loading import import_string
+
+from celery_progress_tracker.conf import DEFAULTS, PREFIX
+
+#: Celery's default ``worker_lost_wait``: a lost child is reported this late.
+WORKER_LOST_WAIT = 10.0
+
+
+def _value(name: str) -> Any:
+    return getattr(django_settings, PREFIX + name, DEFAULTS[name])
+
+
+def _positive_number(name: str, check_id: str) -> list[checks.CheckMessage]:
+    value = _value(name)
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+        return [
+            checks.Error(
+                f"{PREFIX}{name} must be a positive number of seconds, not {value!r}.",
+                id=check_id,
+            )
+        ]
+    return []
+
+
+def check_settings(**kwargs: Any) -> list[checks.CheckMessage]:
+    errors: list[checks.CheckMessage] = []
+    errors += _positive_number("FLUSH_INTERVAL", "celery_progress_tracker.E001")
+    errors += _positive_number("HEARTBEAT_INTERVAL", "celery_progress_tracker.E002")
+    errors += _positive_number("STALE_AFTER", "celery_progress_tracker.E003")
+    errors += _positive_number("SQLITE_BUSY_TIMEOUT", "celery_progress_tracker.E004")
+    alias = _value("DATABASE_ALIAS")
+    if alias not in django_settings.DATABASES:
+        errors.append(
+            checks.Error(
+                f"{PREFIX}DATABASE_ALIAS {alias!r} is not a key of DATABASES.",
+                id="celery_progress_tracker.E005",
+            )
+        )
+    for name, check_id in (("PAGE_SIZE", "E006"), ("MAX_PAGE_SIZE", "E006")):
+        value = _value(name)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            errors.append(
+                checks.Error(
+                    f"{PREFIX}{name} must be a positive integer, not {value!r}.",
+                    id=f"celery_progress_tracker.{check_id}",
+                )
+            )
+    permission = _value("PERMISSION")
+    if permission is not None and not callable(permission):
+        try:
+            func = import_string(str(permission))
+        except ImportError as exc:
+            errors.append(
+                checks.Error(
+                    f"{PREFIX}PERMISSION {permission!r} cannot be imported: {exc}",
+                    id="celery_progress_tracker.E007",
+                )
+            )
+        else:
+            if not callable(func):
+                errors.append(
+                    checks.Error(
+                        f"{PREFIX}PERMISSION {permission!r} is not callable.",
+                        id="celery_progress_tracker.E007",
+                    )
+                )
+    retention = _value("RETENTION_DAYS")
+    if retention is not None and (
+        isinstance(retention, bool) or not isinstance(retention, (int, float)) or retention <= 0
+    ):
+        errors.append(
+            checks.Error(
+                f"{PREFIX}RETENTION_DAYS must be a positive number of days or None,"
+                f" not {retention!r}.",
+                id="celery_progress_tracker.E008",
+            )
+        )
+    if not errors:
+        errors += _check_timing()
+    return errors
+
+
+def _check_timing() -> list[checks.CheckMessage]:
+    flush, heartbeat, stale = (
+        float(_value(n)) for n in ("FLUSH_INTERVAL", "HEARTBEAT_INTERVAL", "STALE_AFTER")
+    )
+    warnings: list[checks.CheckMessage] = []
+    if stale < 3 * heartbeat + WORKER_LOST_WAIT:
+        warnings.append(
+            checks.Warning(
+                f"{PREFIX}STALE_AFTER ({stale:g} s) is shorter than three heartbeats plus"
+                f" Celery's worker_lost_wait ({3 * heartbeat + WORKER_LOST_WAIT:g} s):"
+                " live jobs may be reported as lost.",
+                id="celery_progress_tracker.W001",
+            )
+        )
+    if flush > heartbeat:
+        warnings.append(
+            checks.Warning(
+                f"{PREFIX}FLUSH_INTERVAL ({flush:g} s) is longer than"
+                f" {PREFIX}HEARTBEAT_INTERVAL ({heartbeat:g} s).",
+                id="celery_progress_tracker.W002",
+            )
+        )
+    return warnings
+
+
+def register() -> None:
+    checks.register(check_settings, "celery_progress_tracker")

@@ -1,0 +1,113 @@
+"""Every setting of the package, with its default, read at use time.
+
+Settings are plain Django settings prefixed ``PROGRESS_TRACKER_``. They are read
+on each access (never at import time), so ``override_settings`` works.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from django.conf import settings as django_settings
+from django.core.exceptions import ImproperlyConfigured
+from django.utils.module_loading import import_string
+
+PREFIX = "PROGRESS_TRACKER_"
+
+#: Every setting and its default; ``docs/settings.md`` documents each one.
+DEFAULTS: dict[str, Any] = {
+    # Database alias that progress rows are read from and written to.
+    "DATABASE_ALIAS": "default",
+    # Seconds between two writes of a running task's counts (the hot path
+    # counts in memory; a background thread writes at most this often).
+    "FLUSH_INTERVAL": 0.25,
+    # Seconds between two heartbeats (``updated_at`` refreshes) of a running
+    # task's row when its counts have not changed.
+    "HEARTBEAT_INTERVAL": 10.0,
+    # Seconds without a heartbeat after which an ``in_progress`` row is
+    # reported, and reaped, as failed ("worker lost").
+    "STALE_AFTER": 60.0,
+    # Seconds a background flush waits for a SQLite write lock before it gives
+    # up and retries at the next flush.
+    "SQLITE_BUSY_TIMEOUT": 0.05,
+    # Let anonymous requests read jobs that have no owner.
+    "ANONYMOUS_OWNERLESS": False,
+    # Let staff users read (not delete or cancel) every user's jobs.
+    "STAFF_SEES_ALL": False,
+    # Dotted path to a callable ``(request, job) -> bool`` deciding whether a
+    # request may see a job; replaces the owner rule when set.
+    "PERMISSION": None,
+    # Default and maximum page sizes of the list endpoints.
+    "PAGE_SIZE": 20,
+    "MAX_PAGE_SIZE": 100,
+    # Days after which finished rows are deleted by ``progress_purge`` (without
+    # ``--older-than``) and by the periodic purge task; ``None`` keeps them.
+    "RETENTION_DAYS": 30,
+}
+
+
+class Settings:
+    """Typed access to the package's settings."""
+
+    def _get(self, name: str) -> Any:
+        return getattr(django_settings, PREFIX + name, DEFAULTS[name])
+
+    @property
+    def DATABASE_ALIAS(self) -> str:
+        return str(self._get("DATABASE_ALIAS"))
+
+    @property
+    def FLUSH_INTERVAL(self) -> float:
+        return float(self._get("FLUSH_INTERVAL"))
+
+    @property
+    def HEARTBEAT_INTERVAL(self) -> float:
+        return float(self._get("HEARTBEAT_INTERVAL"))
+
+    @property
+    def STALE_AFTER(self) -> float:
+        return float(self._get("STALE_AFTER"))
+
+    @property
+    def SQLITE_BUSY_TIMEOUT(self) -> float:
+        return float(self._get("SQLITE_BUSY_TIMEOUT"))
+
+    @property
+    def ANONYMOUS_OWNERLESS(self) -> bool:
+        return bool(self._get("ANONYMOUS_OWNERLESS"))
+
+    @property
+    def STAFF_SEES_ALL(self) -> bool:
+        return bool(self._get("STAFF_SEES_ALL"))
+
+    @property
+    def PERMISSION(self) -> Callable[..., bool] | None:
+        value = self._get("PERMISSION")
+        if value is None or callable(value):
+            return value
+        try:
+            func = import_string(value)
+        except ImportError as exc:
+            raise ImproperlyConfigured(
+                f"{PREFIX}PERMISSION: cannot import {value!r} ({exc})"
+            ) from exc
+        if not callable(func):
+            raise ImproperlyConfigured(f"{PREFIX}PERMISSION: {value!r} is not callable")
+        return func  # type: ignore[no-any-return]
+
+    @property
+    def PAGE_SIZE(self) -> int:
+        return int(self._get("PAGE_SIZE"))
+
+    @property
+    def MAX_PAGE_SIZE(self) -> int:
+        return int(self._get("MAX_PAGE_SIZE"))
+
+    @property
+    def RETENTION_DAYS(self) -> float | None:
+        value = self._get("RETENTION_DAYS")
+        return None if value is None else float(value)
+
+
+settings = Settings()

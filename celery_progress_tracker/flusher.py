@@ -1,0 +1,181 @@
+"""The worker-side writer: one background thread per process.
+
+Every ``FLUSH_INTERVAL`` it writes the counts of the running executions that
+changed, and every ``HEARTBEAT_INTERVAL`` it refreshes ``updated_at`` of those
+that did not, so a live row never looks stale. It runs in its own thread and so
+on its own database connection (Django's connections are per thread): progress
+written here is committed at once, visible to pollers even while the task body
+runs inside ``transaction.atomic()``, and kept if the body rolls back.
+
+A database error is logged and retried at the next tick: it never reaches the
+task.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from typing import Any
+
+from django.db import connections
+from django.utils import timezone
+
+from celery_progress_tracker.conf import settings
+from celery_progress_tracker.models import SSEProgress, Status
+from celery_progress_tracker.tracker import JobState
+from celery_progress_tracker.validation import MAX_COUNT, clean_text
+
+logger = logging.getLogger(__name__)
+
+
+class FlushStats:
+    """Counters for tests and benchmarks: how many UPDATEs were issued."""
+
+    def __init__(self) -> None:
+        self.writes = 0
+        self.errors = 0
+
+
+def snapshot_fields(state: JobState) -> dict[str, Any]:
+    """The row fields that hold ``state``'s counts, message, total and metadata."""
+    fields: dict[str, Any] = {
+        # Clamped, so an absurd count can never make every flush fail.
+        "processed_items": min(state.processed, MAX_COUNT),
+        "failed_items": min(state.failed, MAX_COUNT),
+        "updated_at": timezone.now(),
+    }
+    if state.message is not None:
+        fields["current_message"] = clean_text("message", state.message, 1000)
+    if state.total_set:
+        fields["total_items"] = state.total
+    if state.metadata_version != state.written_metadata_version:
+        fields["metadata"] = dict(state.metadata)
+    return fields
+
+
+class Flusher:
+    """Writes registered :class:`JobState` objects from a background thread."""
+
+    def __init__(self) -> None:
+        self.stats = FlushStats()
+        self._states: dict[str, JobState] = {}
+        self._lock = threading.Lock()
+        self._wakeup = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._pid = 0
+        self._connection_id = 0
+
+    # -- the task threads' side ------------------------------------------------
+
+    def register(self, state: JobState) -> None:
+        with self._lock:
+            self._states[state.job_id] = state
+            self._ensure_thread()
+        self._wakeup.set()
+
+    def unregister(self, state: JobState) -> None:
+        with self._lock:
+            if self._states.get(state.job_id) is state:
+                del self._states[state.job_id]
+
+    def _ensure_thread(self) -> None:
+        # After a fork (prefork pool) the parent's thread does not exist here.
+        pid = os.getpid()
+        if self._thread is not None and self._pid == pid and self._thread.is_alive():
+            return
+        self._pid = pid
+        self._thread = threading.Thread(
+            target=self._run, name="progress-flusher", daemon=True
+        )
+        self._thread.start()
+
+    # -- the flusher thread ----------------------------------------------------
+
+    def _run(self) -> None:
+        while True:
+            with self._lock:
+                states = list(self._states.values())
+            if not states:
+                # Idle: hold no connection, sleep until a task registers.
+                self._close_connection()
+                self._wakeup.wait()
+                self._wakeup.clear()
+                continue
+            try:
+                self.flush(states)
+            except Exception:  # never let the thread die
+                logger.exception("progress flusher: unexpected error")
+            time.sleep(max(0.01, settings.FLUSH_INTERVAL))
+
+    def flush(self, states: list[JobState]) -> None:
+        """Write each state that changed or whose heartbeat is due."""
+        heartbeat = settings.HEARTBEAT_INTERVAL
+        now = time.monotonic()
+        for state in states:
+            if state.detached or state.finalised:
+                continue
+            if state.dirty or now - state.last_write >= heartbeat:
+                self.write(state)
+
+    def write(self, state: JobState) -> bool:
+        """Write ``state`` to its row; ``False`` if the database failed."""
+        alias = settings.DATABASE_ALIAS
+        version, metadata_version = state.version, state.metadata_version
+        fields = snapshot_fields(state)
+        rows = SSEProgress.objects.using(alias).filter(
+            job_id=state.job_id, status=Status.IN_PROGRESS, retries=state.retries
+        )
+        try:
+            self._prepare_connection(alias)
+            if state.cancel_requested:
+                changed = rows.update(**fields)
+            else:
+                changed = rows.filter(cancel_requested_at__isnull=True).update(**fields)
+                if not changed:
+                    changed = self._check_cancel(rows, state, fields)
+            self.stats.writes += 1
+        except Exception as exc:
+            self.stats.errors += 1
+            logger.warning("progress flush of %s failed, will retry: %s", state.job_id, exc)
+            self._close_connection()
+            return False
+        if changed:
+            state.written_version = version
+            state.written_metadata_version = metadata_version
+            state.last_write = time.monotonic()
+        else:
+            # The row was finalised, deleted or taken over by a new attempt.
+            state.detached = True
+        return True
+
+    def _check_cancel(self, rows: Any, state: JobState, fields: dict[str, Any]) -> int:
+        if rows.filter(cancel_requested_at__isnull=False).exists():
+            state.cancel_requested = True
+            self.stats.writes += 1
+            return int(rows.update(**fields))
+        return 0
+
+    def _prepare_connection(self, alias: str) -> None:
+        connection = connections[alias]
+        connection.ensure_connection()
+        raw = connection.connection
+        if id(raw) != self._connection_id:
+            self._connection_id = id(raw)
+            if connection.vendor == "sqlite":
+                # A short wait: the next tick retries, the task never waits.
+                timeout_ms = int(settings.SQLITE_BUSY_TIMEOUT * 1000)
+                with connection.cursor() as cursor:
+                    cursor.execute(f"PRAGMA busy_timeout = {timeout_ms}")
+
+    def _close_connection(self) -> None:
+        alias = settings.DATABASE_ALIAS
+        try:
+            connections[alias].close()
+        except Exception:
+            logger.debug("progress flusher: closing the connection failed", exc_info=True)
+        self._connection_id = 0
+
+
+flusher = Flusher()

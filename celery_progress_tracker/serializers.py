@@ -1,0 +1,87 @@
+"""A row as the JSON dict every view returns: built here and nowhere else."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime, timezone
+from typing import Any
+
+from django.utils import timezone as dj_timezone
+
+from celery_progress_tracker.models import WORKER_LOST, SSEProgress, Status
+
+#: Seconds of running time before a rate and an ETA are reported.
+MIN_SECONDS_FOR_RATE = 1.0
+
+
+def iso_utc(value: datetime | None) -> str | None:
+    """ISO 8601 in UTC with a ``Z`` suffix, or ``None``."""
+    if value is None:
+        return None
+    return value.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace(
+        "+00:00", "Z"
+    )
+
+
+def job_to_dict(job: SSEProgress, now: datetime | None = None) -> dict[str, Any]:
+    """The job's state as reported: the seed's keys first, then the extras.
+
+    A running row whose worker stopped sending heartbeats reads as ``failed``
+    with a "worker lost" error, before any reaper has closed it.
+    """
+    now = now or dj_timezone.now()
+    status = job.status
+    error = job.error
+    if job.is_stale(now):
+        status = Status.FAILED
+        error = f"{WORKER_LOST}: no heartbeat since {iso_utc(job.updated_at)}"
+    done = job.processed_items + job.failed_items
+    duration = job.duration if job.completed_at else _running_duration(job, now)
+    data: dict[str, Any] = {
+        "job_id": job.job_id,
+        "status": str(status),
+        "task_type": job.task_type,
+        "total_items": job.total_items,
+        "processed_items": job.processed_items,
+        "failed_items": job.failed_items,
+        "progress_percentage": job.progress_percentage,
+        "current_message": job.current_message,
+        "started_at": iso_utc(job.started_at),
+        "completed_at": iso_utc(job.completed_at),
+        "duration": None if duration is None else round(duration, 3),
+        "metadata": job.metadata,
+        "error": error,
+        "created_at": iso_utc(job.created_at),
+        "updated_at": iso_utc(job.updated_at),
+        "cancel_requested": job.cancel_requested_at is not None,
+        "items_per_second": None,
+        "eta_seconds": None,
+    }
+    if duration and duration >= MIN_SECONDS_FOR_RATE and done:
+        rate = done / duration
+        data["items_per_second"] = round(rate, 3)
+        if status == Status.IN_PROGRESS and job.total_items > done:
+            data["eta_seconds"] = round((job.total_items - done) / rate, 1)
+    return data
+
+
+def _running_duration(job: SSEProgress, now: datetime) -> float | None:
+    if job.started_at is None:
+        return None
+    return max(0.0, (now - job.started_at).total_seconds())
+
+
+def job_etag(data: dict[str, Any]) -> str:
+    """A weak ETag over the state as reported (status included)."""
+    parts = (
+        data["status"],
+        data["updated_at"],
+        data["processed_items"],
+        data["failed_items"],
+        data["total_items"],
+        data["current_message"],
+        data["error"],
+        data["cancel_requested"],
+    )
+    digest = hashlib.blake2b(repr(parts).encode(), digest_size=12).hexdigest()
+    return f'W/"{digest}"'
