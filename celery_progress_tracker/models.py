@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import math
 from datetime import datetime, timedelta
 from typing import Any, ClassVar
@@ -15,6 +16,8 @@ from django.utils.translation import gettext_lazy as _
 from celery_progress_tracker.conf import settings
 from celery_progress_tracker.exceptions import InvalidTransition
 from celery_progress_tracker.validation import check_count, check_metadata, clean_text
+
+logger = logging.getLogger(__name__)
 
 #: Prefix of ``error`` on rows closed because their worker was lost; such a row
 #: is reopened if its own task later starts again or succeeds.
@@ -263,11 +266,56 @@ class SSEProgress(models.Model):
             fields["current_message"] = clean_text("message", message, 1000)
         self._transition(Status.CANCELLED, ACTIVE_STATUSES, **fields)
 
+    def request_cancel(self) -> Status:
+        """Ask the job to stop, and return its status afterwards.
+
+        A pending job is ``cancelled`` at once and its task revoked, so a worker
+        skips it (and, should the revoke be missed, the task sees the status at
+        start and does not run). A running job is flagged: its next
+        ``self.progress()`` raises :class:`~celery_progress_tracker.TaskCancelled`
+        and the job ends ``cancelled``. The flag lives in the row, so it works on
+        every pool and survives a worker restart.
+
+        Raises:
+            InvalidTransition: the job is already finished.
+        """
+        now = timezone.now()
+        rows = self._queryset()
+        if rows.filter(status=Status.PENDING).update(
+            status=Status.CANCELLED,
+            cancel_requested_at=now,
+            completed_at=now,
+            updated_at=now,
+            current_message=clean_text("message", str(_("Cancelled")), 1000),
+        ):
+            self.refresh_from_db()
+            _revoke(self.job_id)
+            return Status.CANCELLED
+        if rows.filter(status=Status.IN_PROGRESS, cancel_requested_at__isnull=True).update(
+            cancel_requested_at=now
+        ):
+            self.refresh_from_db()
+            return Status.IN_PROGRESS
+        self.refresh_from_db()
+        if self.is_active:  # already flagged
+            return Status(self.status)
+        raise InvalidTransition(f"job {self.job_id!r} is {self.status}: it cannot be cancelled")
+
     def set_total(self, total: int) -> None:
         """Set ``total_items`` (``0`` means unknown)."""
         total = check_count("total", total)
         self._queryset().update(total_items=total, updated_at=timezone.now())
         self.total_items = total
+
+
+def _revoke(task_id: str) -> None:
+    # Best effort: the row's status already stops the task at start.
+    try:
+        from celery import current_app
+
+        current_app.control.revoke(task_id)
+    except Exception:
+        logger.warning("could not revoke task %s", task_id, exc_info=True)
 
 
 def format_exception(exc: BaseException) -> str:
