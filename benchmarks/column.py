@@ -1,0 +1,128 @@
+"""One column of the results: every benchmark on one backend, in one process.
+
+``python -m benchmarks.column --backend postgres --output results.json`` creates
+the run's services (a PostgreSQL database, a private Redis), migrates, starts
+the workers and web processes each benchmark needs, and writes the figures as
+JSON. ``benchmarks.run`` starts one per backend and writes the report.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from benchmarks import services
+
+PROGRESS_TABLE = "celery_progress_tracker_sseprogress"
+
+
+def _pg_updates(dbname: str) -> int:
+    rows = services.pg_admin(
+        f"SELECT n_tup_upd FROM pg_stat_user_tables WHERE relname = '{PROGRESS_TABLE}'", dbname
+    )
+    return int(rows[0][0]) if rows else 0
+
+
+def _wait_pg_updates(dbname: str, expected: int, timeout: float = 15.0) -> int:
+    """``n_tup_upd`` once the statistics of the exited worker have been flushed."""
+    deadline = time.monotonic() + timeout
+    value = _pg_updates(dbname)
+    while value < expected and time.monotonic() < deadline:
+        time.sleep(0.5)
+        value = _pg_updates(dbname)
+    return value
+
+
+def run(args: argparse.Namespace, log_dir: Path) -> dict[str, Any]:
+    import django
+    from django.core.management import call_command
+
+    django.setup()
+    call_command("migrate", verbosity=0)
+
+    from benchmarks import latency, many_jobs, read_path, tasks, write_path
+
+    queue = f"cpt-bench-{os.environ['BENCH_RUN_ID']}-{args.backend}"
+    redis_url = os.environ.get("BENCH_REDIS_URL") if args.backend == "postgres" else None
+    results: dict[str, Any] = {"backend": args.backend}
+
+    worker = services.start_worker("write-worker", {}, log_dir, queue=queue)
+    try:
+        services.wait_until(
+            lambda: tasks.stats.apply_async(queue=queue).get(timeout=5) is not None or True,
+            120,
+            "the worker",
+        )
+        results["write"] = write_path.measure(
+            queue, args.items, args.slow_items, args.repeat, redis_url
+        )
+    finally:
+        worker.stop()
+    if args.backend == "postgres":
+        expected = results["write"]["db_updates_total"]
+        results["write"]["pg_n_tup_upd"] = _wait_pg_updates(os.environ["BENCH_PG_NAME"], expected)
+
+    if not args.write_only:
+        results["read"] = read_path.measure(args, queue, log_dir)
+        results["latency"] = latency.measure(args, queue, log_dir)
+        if args.backend == "postgres":
+            results["many"] = many_jobs.measure(args, log_dir)
+    return results
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--backend", choices=("postgres", "embedded"), required=True)
+    parser.add_argument("--output", type=Path, required=True)
+    parser.add_argument("--items", type=int, default=100_000)
+    parser.add_argument("--slow-items", type=int, default=20_000)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--wrk-seconds", type=float, default=5.0)
+    parser.add_argument("--big-rows", type=int, default=1_000_000)
+    parser.add_argument("--latency-calls", type=int, default=60)
+    parser.add_argument("--many-seconds", type=float, default=15.0)
+    parser.add_argument("--write-only", action="store_true")
+    args = parser.parse_args(argv)
+
+    run_id = f"{os.getpid()}"
+    tmp = Path(tempfile.mkdtemp(prefix=f"cpt-bench-{run_id}-"))
+    os.environ.update(
+        {
+            "BENCH_BACKEND": args.backend,
+            "BENCH_RUN_ID": run_id,
+            "BENCH_TMP": str(tmp),
+            "DJANGO_SETTINGS_MODULE": "benchmarks.settings",
+        }
+    )
+    redis = None
+    dbname = f"bench_{run_id}"
+    try:
+        if args.backend == "postgres":
+            services.pg_admin(f"CREATE DATABASE {dbname}")
+            os.environ["BENCH_PG_NAME"] = dbname
+            redis, url = services.start_redis(tmp)
+            os.environ["BENCH_REDIS_URL"] = url
+        results = run(args, tmp)
+    except Exception:
+        print(f"benchmark failed; logs in {tmp}", file=sys.stderr)
+        raise
+    finally:
+        if redis is not None:
+            redis.stop()
+        if args.backend == "postgres":
+            from django.db import connections
+
+            connections.close_all()
+            services.pg_admin(f"DROP DATABASE IF EXISTS {dbname} WITH (FORCE)")
+    args.output.write_text(json.dumps(results, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

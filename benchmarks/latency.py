@@ -1,0 +1,1 @@
+"""3. End-to-end latency (placeholder until written)."""

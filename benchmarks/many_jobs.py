@@ -1,0 +1,1 @@
+"""4. Many jobs (placeholder until written)."""

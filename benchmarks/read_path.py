@@ -1,0 +1,1 @@
+"""2. The read path (placeholder until written)."""
