@@ -1,0 +1,281 @@
+"""The polling API: one job, the user's jobs, their active jobs, delete, cancel.
+
+Every response is JSON (``serializers.job_to_dict`` for jobs,
+``responses.json_error`` for errors) and marked never to be cached. The views
+answer anonymous requests with a 401 rather than a login redirect, also under
+``LoginRequiredMiddleware``, and check CSRF themselves so that a failure is a
+JSON 403 whatever ``CSRF_FAILURE_VIEW`` says.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from collections.abc import Callable
+from typing import Any
+
+from django.contrib.auth.decorators import login_not_required
+from django.http import HttpRequest, HttpResponse, HttpResponseNotModified
+from django.middleware.csrf import CsrfViewMiddleware
+from django.utils import timezone
+from django.utils.http import parse_etags
+from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_exempt
+
+from celery_progress_tracker.access import (
+    anonymous_may_act,
+    anonymous_may_read,
+    can_act,
+    can_read,
+)
+from celery_progress_tracker.auth import is_session_user, request_user, session_user_pk
+from celery_progress_tracker.conf import settings
+from celery_progress_tracker.exceptions import InvalidTransition
+from celery_progress_tracker.models import FINAL_STATUSES, SSEProgress, SSEProgressQuerySet, Status
+from celery_progress_tracker.params import (
+    BadParameter,
+    ListParams,
+    is_valid_job_id,
+    parse_list_params,
+)
+from celery_progress_tracker.responses import (
+    json_error,
+    json_response,
+    method_not_allowed,
+    not_found,
+)
+from celery_progress_tracker.serializers import job_etag, job_to_dict
+
+View = Callable[..., HttpResponse]
+
+SAFE_METHODS = frozenset({"GET", "HEAD"})
+
+
+class _JsonCsrfCheck(CsrfViewMiddleware):
+    """Django's CSRF check, answering a failure with the API's JSON 403."""
+
+    def _reject(self, request: HttpRequest, reason: str) -> HttpResponse:
+        return json_error("csrf_failed", f"CSRF verification failed: {reason}")
+
+
+def _protected_view(request: HttpRequest) -> HttpResponse:
+    # Stands for the view in the CSRF check (which only looks at its csrf_exempt flag).
+    return HttpResponse()
+
+
+def _csrf_failure(request: HttpRequest) -> HttpResponse | None:
+    check = _JsonCsrfCheck(_protected_view)
+    check.process_request(request)
+    response: HttpResponse | None = check.process_view(request, _protected_view, (), {})
+    return response
+
+
+def api_view(*methods: str) -> Callable[[View], View]:
+    """Make ``view`` an API endpoint answering ``methods`` (``GET`` implies ``HEAD``)."""
+    allowed = tuple(methods) + (("HEAD",) if "GET" in methods else ())
+
+    def decorate(view: View) -> View:
+        @functools.wraps(view)
+        def endpoint(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            method = request.method or ""
+            if method not in allowed:
+                return method_not_allowed(method, allowed)
+            if method not in SAFE_METHODS:
+                failure = _csrf_failure(request)
+                if failure is not None:
+                    return failure
+            return view(request, *args, **kwargs)
+
+        return login_not_required(csrf_exempt(never_cache(endpoint)))
+
+    return decorate
+
+
+def _not_authenticated() -> HttpResponse:
+    return json_error("not_authenticated", "Log in to see your jobs.")
+
+
+def _jobs() -> SSEProgressQuerySet:
+    jobs: SSEProgressQuerySet = SSEProgress.objects.using(settings.DATABASE_ALIAS)
+    return jobs
+
+
+def _find(job_id: str, *, with_owner: bool = False) -> SSEProgress | None:
+    if not is_valid_job_id(job_id):  # could match nothing; PostgreSQL rejects NUL
+        return None
+    jobs = _jobs().select_related("user") if with_owner else _jobs()
+    try:
+        return jobs.get(job_id=job_id)
+    except SSEProgress.DoesNotExist:
+        return None
+
+
+def _etag_matches(header: str | None, etag: str) -> bool:
+    if not header:
+        return False
+    wanted = parse_etags(header)
+    # Weak comparison (RFC 9110, 13.1.2): If-None-Match ignores the W/ prefix.
+    return "*" in wanted or any(tag.removeprefix("W/") == etag[2:] for tag in wanted)
+
+
+def _job_response(request: HttpRequest, job: SSEProgress) -> HttpResponse:
+    data = job_to_dict(job)
+    etag = job_etag(data)
+    response: HttpResponse
+    if _etag_matches(request.headers.get("If-None-Match"), etag):
+        response = HttpResponseNotModified()
+    else:
+        response = json_response(data)
+    response["ETag"] = etag
+    return response
+
+
+@api_view("GET")
+def job_detail(request: HttpRequest, job_id: str) -> HttpResponse:
+    """One job, as the progress bar polls it; ``If-None-Match`` gives a 304."""
+    job: SSEProgress | None = None
+    looked_up = False
+    if settings.PERMISSION is None:
+        user_pk = session_user_pk(request)
+        if user_pk is not None:
+            # The hot path: the job and its owner in one query, no user query.
+            job, looked_up = _find(job_id, with_owner=True), True
+            if job is not None and is_session_user(request, user_pk, job.user):
+                return _job_response(request, job)
+    user = request_user(request)
+    if not user.is_authenticated and not anonymous_may_read():
+        return _not_authenticated()
+    if not looked_up:
+        job = _find(job_id)
+    if job is None or not can_read(request, user, job):
+        return not_found()
+    return _job_response(request, job)
+
+
+def _job_to_act_on(request: HttpRequest, job_id: str) -> SSEProgress | HttpResponse:
+    user = request_user(request)
+    if not user.is_authenticated and not anonymous_may_act():
+        return _not_authenticated()
+    job = _find(job_id)
+    if job is None or not can_read(request, user, job):
+        return not_found()
+    if not can_act(request, user, job):
+        return json_error("permission_denied", "You may only change your own jobs.")
+    return job
+
+
+@api_view("DELETE")
+def job_delete(request: HttpRequest, job_id: str) -> HttpResponse:
+    """Delete a finished job (a running one answers 409)."""
+    job = _job_to_act_on(request, job_id)
+    if isinstance(job, HttpResponse):
+        return job
+    rows = _jobs().filter(pk=job.pk)
+    deleted, _ = rows.filter(status__in=FINAL_STATUSES).delete()
+    if not deleted and job.is_stale():
+        # It reads as failed (worker lost): deletable, unless it moved since we read it.
+        deleted, _ = rows.filter(status=Status.IN_PROGRESS, updated_at=job.updated_at).delete()
+    if not deleted:
+        if not rows.exists():
+            return not_found()
+        return json_error("job_active", "The job is still running: cancel it first.")
+    return json_response({"success": True, "job_id": job.job_id})
+
+
+@api_view("POST")
+def job_cancel(request: HttpRequest, job_id: str) -> HttpResponse:
+    """Cancel a job: a pending one at once, a running one at its next progress call."""
+    job = _job_to_act_on(request, job_id)
+    if isinstance(job, HttpResponse):
+        return job
+    finished = json_error("job_finished", "The job has already finished.")
+    if job.is_stale():  # it reads as failed
+        return finished
+    try:
+        job.request_cancel()
+    except InvalidTransition:
+        return finished
+    except SSEProgress.DoesNotExist:
+        return not_found()
+    return _job_response(request, job)
+
+
+def _page_url(request: HttpRequest, page: int) -> str:
+    query = request.GET.copy()
+    query["page"] = str(page)
+    return f"{request.path}?{query.urlencode()}"
+
+
+def _filtered(params: ListParams, *, active_only: bool) -> SSEProgressQuerySet:
+    jobs: SSEProgressQuerySet = _jobs().order_by("-created_at", "-id")
+    # A running row whose worker is lost reads as failed (job_to_dict): list it so.
+    stale = _jobs().stale().values("pk")
+    if active_only:
+        jobs = jobs.active().exclude(pk__in=stale)
+    if params.statuses:
+        reported = jobs.filter(status__in=params.statuses)
+        if str(Status.IN_PROGRESS) in params.statuses:
+            reported = reported.exclude(pk__in=stale)
+        if str(Status.FAILED) in params.statuses and not active_only:
+            reported = reported | jobs.filter(pk__in=stale)
+        jobs = reported
+    if params.task_types:
+        jobs = jobs.filter(task_type__in=params.task_types)
+    return jobs
+
+
+def _job_list(request: HttpRequest, *, active_only: bool) -> HttpResponse:
+    user = request_user(request)
+    lookup = "job_id" in request.GET
+    if not user.is_authenticated and not (lookup and anonymous_may_read()):
+        return _not_authenticated()
+    try:
+        params = parse_list_params(request.GET)
+    except BadParameter as exc:
+        return json_error(exc.code, exc.message)
+    jobs = _filtered(params, active_only=active_only)
+    now = timezone.now()
+
+    if params.job_ids is not None:
+        # Many bars on one page poll once: every job asked for that the user may read.
+        found = list(jobs.filter(job_id__in=params.job_ids)) if params.job_ids else []
+        results = [job_to_dict(job, now) for job in found if can_read(request, user, job)]
+        return json_response(
+            {"count": len(results), "next": None, "previous": None, "results": results}
+        )
+
+    jobs = jobs.for_user(user)
+    count = jobs.count()
+    last_page = max(1, math.ceil(count / params.page_size))
+    if params.page > last_page:
+        return not_found(f"There is no page {params.page}; the last page is {last_page}.")
+    start = (params.page - 1) * params.page_size
+    page = list(jobs[start : start + params.page_size]) if count else []
+    return json_response(
+        {
+            "count": count,
+            "next": _page_url(request, params.page + 1) if params.page < last_page else None,
+            "previous": _page_url(request, params.page - 1) if params.page > 1 else None,
+            "results": [job_to_dict(job, now) for job in page],
+        }
+    )
+
+
+@api_view("GET")
+def job_list(request: HttpRequest) -> HttpResponse:
+    """The user's jobs, newest first, paginated and filterable."""
+    return _job_list(request, active_only=False)
+
+
+@api_view("GET")
+def active_job_list(request: HttpRequest) -> HttpResponse:
+    """The user's pending and running jobs, newest first."""
+    return _job_list(request, active_only=True)
+
+
+@login_not_required
+@csrf_exempt
+@never_cache
+def unknown_endpoint(request: HttpRequest, path: str = "") -> HttpResponse:
+    """A JSON 404 for any other path under the API's prefix."""
+    return not_found("No such endpoint.")
