@@ -15,6 +15,12 @@ $(BIN)/.installed-$(EXTRAS): pyproject.toml
 test: $(BIN)/.installed-$(EXTRAS)  ## run the whole test suite (embedded default)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+demo: $(BIN)/.installed-$(EXTRAS)  ## run the example project: web server + worker (Ctrl-C stops)
+	$(BIN)/python example/run_demo.py $(DEMO_ARGS)
+
+docs: $(BIN)/.installed-$(EXTRAS)  ## build the documentation site into site/ (strict)
+	$(BIN)/mkdocs build --strict
+
 lint: $(BIN)/.installed-$(EXTRAS)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
