@@ -131,3 +131,7 @@ def typed(self: ProgressTask) -> None:
 @shared_task(name="tests.plain")
 def plain(x: int) -> int:
     return x * 2
+
+
+# The fault suite's tasks live with it; importing them here registers them on every worker.
+import tests.faults.tasks  # noqa: E402, F401
