@@ -8,6 +8,5 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("start/<slug:name>/", views.start, name="start"),
     path("jobs/", views.my_jobs, name="my_jobs"),
-    path("jobs/<str:job_id>/cancel/", views.cancel, name="cancel"),
     path("jobs/<str:job_id>/download/", views.download, name="download"),
 ]

@@ -1,4 +1,7 @@
-"""The demo's pages, and the JSON views that start and cancel jobs (the seed's pattern)."""
+"""The demo's pages, and the JSON view that starts jobs (the seed's pattern).
+
+Cancelling uses the package's own endpoint, ``POST /core/sse-progress/<job_id>/cancel/``.
+"""
 
 from __future__ import annotations
 
@@ -13,7 +16,6 @@ from django.http import FileResponse, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 
-from celery_progress_tracker.exceptions import InvalidTransition
 from celery_progress_tracker.models import SSEProgress
 from demo.scenarios import SCENARIOS
 
@@ -55,19 +57,6 @@ def start(request: HttpRequest, name: str) -> JsonResponse:
     result = scenario.start(request)
     # The job id is the Celery task id: the row already exists (created at publish).
     return JsonResponse({"success": True, "job_id": result.id})
-
-
-@json_post
-def cancel(request: HttpRequest, job_id: str) -> JsonResponse:
-    """Ask one of the user's jobs to stop."""
-    job = SSEProgress.objects.for_user(request.user).filter(job_id=job_id).first()
-    if job is None:
-        return json_error("not_found", _("No such job."), 404)
-    try:
-        status = job.request_cancel()
-    except InvalidTransition:
-        return json_error("job_finished", _("This job has already finished."), 409)
-    return JsonResponse({"success": True, "job_id": job_id, "status": str(status)})
 
 
 @login_required
