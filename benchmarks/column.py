@@ -20,6 +20,18 @@ from typing import Any
 from benchmarks import services
 
 PROGRESS_TABLE = "celery_progress_tracker_sseprogress"
+#: Gunicorn sync workers serving the polls.
+WEB_WORKERS = 4
+
+
+def _wait_worker(queue: str) -> None:
+    from benchmarks import tasks
+
+    services.wait_until(
+        lambda: tasks.stats.apply_async(args=(False,), queue=queue).get(timeout=5) is not None,
+        180,
+        "the worker",
+    )
 
 
 def _pg_updates(dbname: str) -> int:
@@ -46,7 +58,7 @@ def run(args: argparse.Namespace, log_dir: Path) -> dict[str, Any]:
     django.setup()
     call_command("migrate", verbosity=0)
 
-    from benchmarks import latency, many_jobs, read_path, tasks, write_path
+    from benchmarks import latency, many_jobs, read_path, web, write_path
 
     queue = f"cpt-bench-{os.environ['BENCH_RUN_ID']}-{args.backend}"
     redis_url = os.environ.get("BENCH_REDIS_URL") if args.backend == "postgres" else None
@@ -54,11 +66,7 @@ def run(args: argparse.Namespace, log_dir: Path) -> dict[str, Any]:
 
     worker = services.start_worker("write-worker", {}, log_dir, queue=queue)
     try:
-        services.wait_until(
-            lambda: tasks.stats.apply_async(queue=queue).get(timeout=5) is not None or True,
-            120,
-            "the worker",
-        )
+        _wait_worker(queue)
         results["write"] = write_path.measure(
             queue, args.items, args.slow_items, args.repeat, redis_url
         )
@@ -68,11 +76,26 @@ def run(args: argparse.Namespace, log_dir: Path) -> dict[str, Any]:
         expected = results["write"]["db_updates_total"]
         results["write"]["pg_n_tup_upd"] = _wait_pg_updates(os.environ["BENCH_PG_NAME"], expected)
 
-    if not args.write_only:
-        results["read"] = read_path.measure(args, queue, log_dir)
-        results["latency"] = latency.measure(args, queue, log_dir)
+    if args.write_only:
+        return results
+    sizes = [1_000, args.big_rows]
+    gunicorn, base = services.start_gunicorn({}, log_dir, WEB_WORKERS)
+    try:
+        session = web.login()
+        results["read"] = read_path.measure(base, session, sizes, args.wrk_seconds)
+        worker = services.start_worker("latency-worker", {}, log_dir, queue=queue)
+        try:
+            _wait_worker(queue)
+            results["latency"] = latency.measure(base, session, queue, args.latency_calls)
+        finally:
+            worker.stop()
         if args.backend == "postgres":
-            results["many"] = many_jobs.measure(args, log_dir)
+            results["many"] = many_jobs.measure(
+                base, session, {}, log_dir, os.environ["BENCH_PG_NAME"], queue,
+                args.many_seconds, WEB_WORKERS,
+            )  # fmt: skip
+    finally:
+        gunicorn.stop()
     return results
 
 

@@ -1,1 +1,64 @@
-"""2. The read path (placeholder until written)."""
+"""2. The read path: polling throughput and latency under gunicorn, measured with wrk.
+
+Endpoints, side by side at each table size: this package's job detail (a
+logged-in user's running job), the same with ``If-None-Match`` (304), and
+celery-progress's endpoint as shipped (anonymous) and behind ``login_required``.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.utils import timezone
+
+from benchmarks import web
+from benchmarks.celery_app import app
+from celery_progress_tracker.models import SSEProgress
+
+
+def _celery_progress_task() -> str:
+    """A task id whose state in the result backend is celery-progress's PROGRESS."""
+    task_id = f"bench-cp-{timezone.now().timestamp()}"
+    meta = {"pending": False, "current": 450, "total": 1000, "percent": 45.0,
+            "description": "Traitement en cours..."}  # fmt: skip
+    app.backend.store_result(task_id, meta, "PROGRESS")
+    return task_id
+
+
+def _check(base: str, path: str, headers: dict[str, str], status: int) -> dict[str, str]:
+    got, response_headers, body = web.get(base, path, headers)
+    if got != status:
+        raise RuntimeError(f"GET {path} answered {got}, expected {status}: {body[:300]!r}")
+    if status == 200:
+        json.loads(body)
+    return response_headers
+
+
+def measure(base: str, session: web.Session, sizes: list[int], seconds: float) -> dict[str, Any]:
+    """For each table size, wrk on every endpoint; returns ``{size: {endpoint: figures}}``."""
+    job = web.running_job(session.user)
+    task_id = _celery_progress_task()
+    cookie = {"Cookie": session.cookie}
+    ours = f"/core/sse-progress/{job.job_id}/"
+    results: dict[str, Any] = {}
+    for size in sizes:
+        web.fill_rows(size)
+        # A live heartbeat, so the job reads as running (not stale) throughout.
+        SSEProgress.objects.filter(pk=job.pk).update(updated_at=timezone.now())
+        etag = _check(base, ours, cookie, 200)["etag"]
+        not_modified = {**cookie, "If-None-Match": etag}
+        _check(base, ours, not_modified, 304)
+        _check(base, f"/celery-progress/{task_id}/", {}, 200)
+        _check(base, f"/celery-progress-secured/{task_id}/", cookie, 200)
+        endpoints = {
+            "tracker": (ours, cookie),
+            "tracker_304": (ours, not_modified),
+            "celery_progress_anonymous": (f"/celery-progress/{task_id}/", {}),
+            "celery_progress_secured": (f"/celery-progress-secured/{task_id}/", cookie),
+        }
+        row: dict[str, Any] = {"rows": SSEProgress.objects.count()}
+        for name, (path, headers) in endpoints.items():
+            row[name] = web.wrk(base + path, headers, seconds)
+        results[str(size)] = row
+    return results

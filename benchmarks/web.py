@@ -1,0 +1,139 @@
+"""What the read-side benchmarks share: a logged-in user, a running job, HTTP and wrk."""
+
+from __future__ import annotations
+
+import http.client
+import re
+import shutil
+import subprocess
+import uuid
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+from django.contrib.auth import get_user_model
+from django.db import connection
+from django.test import Client
+from django.utils import timezone
+
+from celery_progress_tracker.models import SSEProgress, Status
+
+FILLER_PREFIX = "fill-"
+
+
+@dataclass
+class Session:
+    """A user and the session cookie a browser of theirs would send."""
+
+    user: Any
+    cookie: str
+
+
+def login(username: str = "bench") -> Session:
+    """Create a user and a database session for it (Django's default session engine)."""
+    user, _ = get_user_model().objects.get_or_create(username=username)
+    client = Client()
+    client.force_login(user)
+    return Session(user, f"sessionid={client.cookies['sessionid'].value}")
+
+
+def running_job(user: Any) -> SSEProgress:
+    """A job row as a running ``ProgressTask`` keeps it."""
+    now = timezone.now()
+    return SSEProgress.objects.create(
+        job_id=str(uuid.uuid4()),
+        user=user,
+        task_type="bench",
+        status=Status.IN_PROGRESS,
+        total_items=1000,
+        processed_items=450,
+        current_message="Traitement en cours...",
+        has_heartbeat=True,
+        started_at=now,
+        updated_at=now,
+    )
+
+
+def fill_rows(target: int) -> None:
+    """Add finished, owner-less rows until the table holds ``target`` rows."""
+    missing = target - SSEProgress.objects.count()
+    if missing <= 0:
+        return
+    start = SSEProgress.objects.filter(job_id__startswith=FILLER_PREFIX).count()
+    columns = (
+        "job_id, task_type, status, total_items, processed_items, failed_items,"
+        " current_message, metadata, error, retries, has_heartbeat, created_at, updated_at,"
+        " started_at, completed_at"
+    )
+    values = (
+        "'{prefix}' || n, 'filler', 'completed', 100, 100, 0, '', '{{}}', '', 0, {false},"
+        " {now}, {now}, {now}, {now}"
+    )
+    table = SSEProgress._meta.db_table
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            select = values.format(prefix=FILLER_PREFIX, false="false", now="now()")
+            cursor.execute(
+                f"INSERT INTO {table} ({columns}) SELECT {select}"
+                " FROM generate_series(%s, %s) AS n",
+                [start + 1, start + missing],
+            )
+            cursor.execute(f"ANALYZE {table}")
+        else:
+            select = values.format(prefix=FILLER_PREFIX, false="0", now="datetime('now')")
+            cursor.execute(
+                f"WITH RECURSIVE s(n) AS (SELECT %s UNION ALL SELECT n + 1 FROM s WHERE n < %s)"
+                f" INSERT INTO {table} ({columns}) SELECT {select} FROM s",
+                [start + 1, start + missing],
+            )
+            cursor.execute("ANALYZE")
+
+
+def get(
+    base: str, path: str, headers: dict[str, str] | None = None
+) -> tuple[int, dict[str, str], bytes]:
+    """One GET: status, headers (lower-case names) and body."""
+    parts = urlsplit(base)
+    conn = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port, timeout=30)
+    try:
+        conn.request("GET", path, headers=headers or {})
+        response = conn.getresponse()
+        body = response.read()
+        return response.status, {k.lower(): v for k, v in response.getheaders()}, body
+    finally:
+        conn.close()
+
+
+_UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3, "m": 60e3}
+
+
+def _ms(text: str) -> float:
+    match = re.fullmatch(r"([\d.]+)(us|ms|s|m)", text)
+    if not match:
+        raise ValueError(f"unexpected wrk latency {text!r}")
+    return float(match.group(1)) * _UNITS[match.group(2)]
+
+
+def wrk(url: str, headers: dict[str, str], seconds: float, connections: int = 8,
+        threads: int = 2) -> dict[str, Any]:  # fmt: skip
+    """Run ``wrk --latency`` and parse requests/s, percentiles and errors."""
+    binary = shutil.which("wrk")
+    if binary is None:
+        raise RuntimeError("wrk is not installed (apt-get install -y wrk)")
+    cmd = [binary, f"-t{threads}", f"-c{connections}", f"-d{max(1, round(seconds))}s", "--latency",
+           "--timeout", "10s"]  # fmt: skip
+    for name, value in headers.items():
+        cmd += ["-H", f"{name}: {value}"]
+    out = subprocess.run([*cmd, url], capture_output=True, text=True, check=True).stdout
+    result: dict[str, Any] = {
+        "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),  # type: ignore[union-attr]
+        "requests": int(re.search(r"(\d+) requests in", out).group(1)),  # type: ignore[union-attr]
+    }
+    for pct in ("50", "90", "99"):
+        match = re.search(rf"^\s+{pct}%\s+(\S+)", out, re.MULTILINE)
+        result[f"p{pct}_ms"] = _ms(match.group(1)) if match else None
+    bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    result["bad_responses"] = int(bad.group(1)) if bad else 0
+    errors = re.search(r"Socket errors: (.*)", out)
+    result["socket_errors"] = errors.group(1).strip() if errors else ""
+    return result
