@@ -20,5 +20,6 @@ urlpatterns: list[URLPattern] = [
     path("sse-progress/<str:job_id>/", views.job_detail, name="sse_progress_detail"),
     path("sse-progress/<str:job_id>/delete/", views.job_delete, name="sse_progress_delete"),
     path("sse-progress/<str:job_id>/cancel/", views.job_cancel, name="sse_progress_cancel"),
-    re_path(r"^(?P<path>.*)$", views.unknown_endpoint, name="not_found"),
+    # [\s\S] and \Z: a path may contain a newline (%0A), which "." and "$" let through.
+    re_path(r"^(?P<path>[\s\S]*)\Z", views.unknown_endpoint, name="not_found"),
 ]

@@ -102,7 +102,15 @@ def test_seed_namespace_and_any_prefix_work(alice_client: Client, alice: Abstrac
 
 @pytest.mark.parametrize(
     "path_",
-    ["/core/", "/core/nothing/", "/core/sse-progress", "/core/sse-progress/a/b/c/", "/core/x%00/"],
+    [
+        "/core/",
+        "/core/nothing/",
+        "/core/sse-progress",
+        "/core/sse-progress/a/b/c/",
+        "/core/x%00/",
+        "/core/sse-progress/%0A/0",
+        "/core/%0A",
+    ],
 )
 def test_unknown_paths_under_the_prefix_are_json_404(client: Client, path_: str) -> None:
     assert_error(client.get(path_), 404, "not_found")
