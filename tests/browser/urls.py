@@ -1,0 +1,19 @@
+"""The test suite's URLs plus the browser tests' pages and local assets."""
+
+from __future__ import annotations
+
+from django.urls import path, re_path
+from django.views.static import serve
+
+from tests.browser import views
+from tests.urls import urlpatterns as base_urlpatterns
+
+urlpatterns = [
+    path("browser/harness/", views.harness),
+    path("browser/seed/", views.seed_page),
+    path("browser/launch/", views.launch),
+    path("browser/tag/", views.tag_page),
+    # Fomantic-UI and jQuery from the local npm install, never from a CDN.
+    re_path(r"^browser/assets/(?P<path>.*)$", serve, {"document_root": views.NODE_MODULES}),
+    *base_urlpatterns,
+]

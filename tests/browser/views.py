@@ -1,0 +1,53 @@
+"""Pages and helpers the browser tests load (test-only, never shipped)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+from django.views.decorators.http import require_POST
+
+from tests import tasks
+
+ROOT = Path(__file__).resolve().parents[2]
+
+#: The npm install of browser-setup.sh; pages work without it (unstyled).
+NODE_MODULES = ROOT / ".tmp" / "node_modules"
+
+#: Tasks a page may launch, by the name it posts.
+LAUNCHABLE = {"count": tasks.count, "fail_after": tasks.fail_after}
+
+
+def harness(request: HttpRequest) -> HttpResponse:
+    """An empty page with the script loaded: tests create bars with ``page.evaluate``."""
+    return render(request, "browser/harness.html", {"lang": request.GET.get("lang", "en")})
+
+
+def seed_page(request: HttpRequest) -> HttpResponse:
+    """The original system's page, written as its README shows (jQuery, inline script)."""
+    return render(request, "browser/seed.html", {"items": request.GET.get("items", "30")})
+
+
+@require_POST
+def launch(request: HttpRequest) -> JsonResponse:
+    """Start a task for the logged-in user, as the original system's views do."""
+    body = json.loads(request.body or b"{}")
+    task = LAUNCHABLE[str(body.get("task", "count"))]
+    result = task.delay(*body.get("args", [30, 0.1]))
+    return JsonResponse({"success": True, "job_id": result.id})
+
+
+def tag_page(request: HttpRequest) -> HttpResponse:
+    """The template tags, under a strict Content-Security-Policy (no inline script)."""
+    response = render(
+        request,
+        "browser/tag.html",
+        {"job_id": request.GET.get("job_id", ""), "title": request.GET.get("title", "Import")},
+    )
+    # Scripts and styles from this origin only: no inline script, no style attribute.
+    response["Content-Security-Policy"] = (
+        "script-src 'self'; style-src 'self'; object-src 'none'; base-uri 'none'"
+    )
+    return response
