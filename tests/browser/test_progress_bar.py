@@ -44,7 +44,7 @@ def bar_text(browser: Browser, selector: str) -> str:
 def test_seed_page_button_runs_the_bar_to_green(browser: Browser, worker: Any) -> None:
     """The original README's page (jQuery, inline script) works unchanged."""
     require(NODE_MODULES / "jquery" / "dist" / "jquery.min.js", "jQuery")
-    browser.goto("/browser/seed/?items=30")
+    browser.goto("/browser/seed/?items=40")
     browser.page.click("#btnLancer")
     browser.wait_for_status("#jauge", "in_progress")
     bar = browser.page.locator("#jauge [role=progressbar]")
@@ -54,6 +54,9 @@ def test_seed_page_button_runs_the_bar_to_green(browser: Browser, worker: Any) -
         timeout=TIMEOUT_MS,
     )
     assert "active" in (bar.get_attribute("class") or "")
+    eta = browser.page.locator("#jauge .progress-polling-eta")
+    eta.wait_for(state="visible")
+    assert re.fullmatch(r"Temps restant : \d+ s", eta.inner_text()), eta.inner_text()
     assert "blue" in (
         browser.page.locator("#jauge .progress-polling-status").get_attribute("class") or ""
     )
@@ -66,9 +69,10 @@ def test_seed_page_button_runs_the_bar_to_green(browser: Browser, worker: Any) -
     status = browser.page.locator("#jauge .progress-polling-status")
     assert "green" in (status.get_attribute("class") or "")
     assert "active" not in (bar.get_attribute("class") or "")
-    assert browser.page.locator("#jauge .progress-polling-processed .value").inner_text() == "30"
+    assert browser.page.locator("#jauge .progress-polling-processed .value").inner_text() == "40"
     assert browser.page.locator("#jauge .progress-polling-remaining .value").inner_text() == "0"
-    assert browser.page.locator("#jauge .progress-polling-message").inner_text() == "item 30"
+    assert browser.page.locator("#jauge .progress-polling-message").inner_text() == "item 40"
+    assert not eta.is_visible()
     screenshot(browser, "#jauge", "progress-completed.png")
 
     events = browser.page.evaluate(

@@ -47,7 +47,7 @@
       httpError: "The server refused the request",
       tooManyFailures: "The server cannot be reached.",
       jobFailed: "The job failed.",
-      eta: "Time left",
+      eta: "Time left: {time}",
       logStart: "Starting polling for job",
       logData: "Data received:",
       logStop: "Polling stopped",
@@ -72,7 +72,7 @@
       httpError: "Le serveur a refusé la requête",
       tooManyFailures: "Le serveur est injoignable.",
       jobFailed: "La tâche a échoué.",
-      eta: "Temps restant",
+      eta: "Temps restant : {time}",
       logStart: "Démarrage du polling pour job",
       logData: "Données reçues:",
       logStop: "Arrêt du polling",
@@ -771,6 +771,9 @@
       nodes.status = el("span", "ui small grey label progress-polling-status");
       nodes.status.textContent = labels.pending;
       header.appendChild(nodes.status);
+      nodes.eta = el("span", "ui small basic label progress-polling-eta");
+      show(nodes.eta, false);
+      header.appendChild(nodes.eta);
       nodes.root.appendChild(header);
 
       nodes.bar = el("div", "ui grey progress progress-polling-bar", {
@@ -798,10 +801,6 @@
       show(nodes.failedStat.parentNode, false);
       show(nodes.stats, this.options.showDetails);
       nodes.root.appendChild(nodes.stats);
-
-      nodes.eta = el("p", "progress-polling-eta");
-      show(nodes.eta, false);
-      nodes.root.appendChild(nodes.eta);
 
       nodes.message = el("div", "ui info message progress-polling-message", {
         role: "status",
@@ -887,7 +886,7 @@
 
       var eta = data.eta_seconds;
       if (running && typeof eta === "number" && isFinite(eta)) {
-        nodes.eta.textContent = labels.eta + ": " + formatSeconds(eta);
+        nodes.eta.textContent = String(labels.eta).replace("{time}", formatSeconds(eta));
         show(nodes.eta, true);
       } else {
         show(nodes.eta, false);
