@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import os
 import time
 from collections.abc import Callable
 from datetime import datetime
@@ -126,3 +127,13 @@ def steady(self: ProgressTask, items: int, delay: float) -> int:
         time.sleep(delay)
         self.progress(1, f"item {idx + 1}")
     return items
+
+
+@shared_task(name="tests.faults.increments")
+def increments(job_id: str, count: int) -> dict[str, float]:
+    """``update_progress(processed=1)`` ``count`` times on a shared row; say where and when."""
+    progress = SSEProgress.objects.get(job_id=job_id)
+    start = time.monotonic()
+    for _ in range(count):
+        progress.update_progress(processed=1)
+    return {"pid": os.getpid(), "start": start, "end": time.monotonic()}
