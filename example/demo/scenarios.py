@@ -24,6 +24,10 @@ class Scenario:
     start: Callable[[HttpRequest], Any]  # returns the AsyncResult
     cancellable: bool = False
 
+    @property
+    def task_type(self) -> str:
+        return TASK_TYPES[self.name]
+
 
 def _start_newsletter(request: HttpRequest) -> Any:
     # The user is taken from the request by ProgressOwnerMiddleware; the
@@ -65,6 +69,16 @@ def _start_failing(request: HttpRequest) -> Any:
 def _start_long(request: HttpRequest) -> Any:
     return tasks.rebuild_archive.apply_async((1200,), {"language": request.LANGUAGE_CODE})
 
+
+#: Each scenario's ``task_type`` (set on its task with ``progress_task_type``).
+TASK_TYPES = {
+    "email": tasks.send_newsletter.progress_task_type,
+    "edi": tasks.import_edi_orders.progress_task_type,
+    "report": tasks.generate_sales_report.progress_task_type,
+    "export": tasks.export_accounting.progress_task_type,
+    "failing": tasks.reconcile_bank_statement.progress_task_type,
+    "long": tasks.rebuild_archive.progress_task_type,
+}
 
 SCENARIOS = {
     scenario.name: scenario
@@ -114,3 +128,6 @@ SCENARIOS = {
         ),
     )
 }
+
+#: A readable title for each task type, for the pages that list jobs.
+TITLES = {scenario.task_type: scenario.title for scenario in SCENARIOS.values()}

@@ -17,7 +17,7 @@ from django.shortcuts import render
 from django.utils.translation import gettext as _
 
 from celery_progress_tracker.models import SSEProgress
-from demo.scenarios import SCENARIOS
+from demo.scenarios import SCENARIOS, TITLES
 
 #: Task types whose job writes a file the user can download.
 DOWNLOADS = {"report_generation": "reports", "accounting_export": "exports"}
@@ -62,14 +62,13 @@ def start(request: HttpRequest, name: str) -> JsonResponse:
 @login_required
 def my_jobs(request: HttpRequest) -> HttpResponse:
     jobs = SSEProgress.objects.for_user(request.user).order_by("-created_at")
+    active, finished = list(jobs.active()), list(jobs.finished()[:50])
+    for job in active + finished:
+        job.title = TITLES.get(job.task_type, job.task_type)  # type: ignore[attr-defined]
     return render(
         request,
         "demo/my_jobs.html",
-        {
-            "active_jobs": jobs.active(),
-            "finished_jobs": jobs.finished()[:50],
-            "downloads": DOWNLOADS,
-        },
+        {"active_jobs": active, "finished_jobs": finished, "downloads": DOWNLOADS},
     )
 
 
