@@ -60,7 +60,6 @@ def test_seed_page_button_runs_the_bar_to_green(browser: Browser, worker: Any) -
     assert "blue" in (
         browser.page.locator("#jauge .progress-polling-status").get_attribute("class") or ""
     )
-    screenshot(browser, "#jauge", "progress-running.png")
 
     browser.wait_for_status("#jauge", "completed")
     assert bar.get_attribute("aria-valuenow") == "100"
@@ -73,7 +72,6 @@ def test_seed_page_button_runs_the_bar_to_green(browser: Browser, worker: Any) -
     assert browser.page.locator("#jauge .progress-polling-remaining .value").inner_text() == "0"
     assert browser.page.locator("#jauge .progress-polling-message").inner_text() == "item 40"
     assert not eta.is_visible()
-    screenshot(browser, "#jauge", "progress-completed.png")
 
     events = browser.page.evaluate(
         "window.events.map((e) => [e[0], e[1] && e[1].status, e[1] && e[1].progress_percentage])"
@@ -93,6 +91,31 @@ def test_seed_page_button_runs_the_bar_to_green(browser: Browser, worker: Any) -
     )
     assert any(line.startswith("[Polling] Données reçues:") for line in browser.console)
     assert "[Polling] Arrêt du polling" in browser.console
+
+
+def test_running_then_completed_bar_in_english(browser: Browser, worker: Any, user: Any) -> None:
+    browser.goto("/browser/harness/")
+    result = tasks.count.apply_async((40, 0.1), progress_owner=user)
+    browser.start_bar("job", result.id, title="Newsletter", icon="📨", pollInterval=200)
+    browser.page.wait_for_function(
+        "() => Number(document.querySelector('#job [role=progressbar]')"
+        ".getAttribute('aria-valuenow')) >= 25",
+        timeout=TIMEOUT_MS,
+    )
+    eta = browser.page.locator("#job .progress-polling-eta")
+    eta.wait_for(state="visible")
+    assert re.fullmatch(r"Time left: \d+ s", eta.inner_text()), eta.inner_text()
+    assert browser.page.locator("#job .progress-polling-status").inner_text() == "Running"
+    screenshot(browser, "#job", "progress-running.png")
+    browser.wait_for_status("#job", "completed")
+    assert browser.page.locator("#job .progress-polling-status").inner_text() == "Completed"
+    for name, value in (("total", "40"), ("processed", "40"), ("remaining", "0")):
+        stat = browser.page.locator(f"#job .progress-polling-{name}")
+        assert stat.locator(".value").text_content() == value
+        assert stat.locator(".label").text_content() == name.capitalize()
+    assert not browser.page.locator("#job .progress-polling-failed").is_visible()
+    screenshot(browser, "#job", "progress-completed.png")
+    assert count_of(browser.events("job"), "complete") == 1
 
 
 def test_failed_job_turns_red_with_its_error(browser: Browser, worker: Any, user: Any) -> None:
