@@ -369,3 +369,55 @@ def test_pages_work_without_fomantic(browser: Browser, worker: Any, user: Any) -
     browser.wait_for_status("#job", "completed")
     assert "100%" in bar_text(browser, "#job")
     assert browser.page.locator("#job .progress-polling-message").inner_text() == "item 3"
+
+
+def test_unknown_total_is_indeterminate_and_unchanged_polls_get_304(
+    browser: Browser, worker: Any, user: Any
+) -> None:
+    statuses: list[int] = []
+    conditional: list[str] = []
+
+    def on_response(response: Any) -> None:
+        if API.search(response.url):
+            statuses.append(response.status)
+            if response.request.headers.get("if-none-match"):
+                conditional.append(response.request.headers["if-none-match"])
+
+    browser.page.on("response", on_response)
+    browser.goto("/browser/harness/")
+    result = tasks.sleep_then.apply_async((1, 3.0, 1), progress_owner=user)
+    browser.start_bar("job", result.id, pollInterval=200)
+    browser.page.wait_for_selector("#job .progress-polling-message >> text=before the sleep")
+    bar = browser.page.locator("#job [role=progressbar]")
+    assert "indeterminate" in (bar.get_attribute("class") or "")
+    assert bar.get_attribute("aria-valuenow") is None
+    assert browser.page.locator("#job .progress-polling-total .value").inner_text() == "?"
+    browser.wait_for_status("#job", "completed")
+    assert 304 in statuses, statuses
+    assert conditional and all(tag.startswith('W/"') for tag in conditional)
+    # The 304s changed nothing: every callback came from a real answer.
+    progress = progress_events(browser, "job")
+    assert len(progress) == statuses.count(200)
+    assert browser.page.locator("#job .progress-polling-processed .value").inner_text() == "2"
+
+
+def test_auto_hide_and_hidden_sections(browser: Browser, worker: Any, user: Any) -> None:
+    browser.goto("/browser/harness/")
+    result = tasks.count.apply_async((3, 0.05), progress_owner=user)
+    browser.start_bar(
+        "job",
+        result.id,
+        pollInterval=200,
+        showDetails=False,
+        showStats=False,
+        autoHideOnComplete=True,
+        autoHideDelay=300,
+    )
+    browser.wait_for_status("#job", "completed")
+    # Hidden by the options, whether or not the whole bar is hidden yet.
+    for section in ("stats", "message"):
+        node = browser.page.locator(f"#job .progress-polling-{section}")
+        assert node.get_attribute("hidden") is not None, section
+    assert browser.page.locator("#job .progress-polling-status").get_attribute("hidden") is None
+    browser.page.locator("#job .progress-polling").wait_for(state="hidden")
+    assert count_of(browser.events("job"), "complete") == 1
