@@ -18,9 +18,7 @@ def iso_utc(value: datetime | None) -> str | None:
     """ISO 8601 in UTC with a ``Z`` suffix, or ``None``."""
     if value is None:
         return None
-    return value.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace(
-        "+00:00", "Z"
-    )
+    return value.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def job_to_dict(job: SSEProgress, now: datetime | None = None) -> dict[str, Any]:
@@ -82,6 +80,18 @@ def job_etag(data: dict[str, Any]) -> str:
         data["current_message"],
         data["error"],
         data["cancel_requested"],
+    )
+    digest = hashlib.blake2b(repr(parts).encode(), digest_size=12).hexdigest()
+    return f'W/"{digest}"'
+
+
+def list_etag(page: dict[str, Any]) -> str:
+    """A weak ETag over a list answer: its jobs' ETags, the count and the page links."""
+    parts = (
+        page["count"],
+        page["next"],
+        page["previous"],
+        tuple(job_etag(job) for job in page["results"]),
     )
     digest = hashlib.blake2b(repr(parts).encode(), digest_size=12).hexdigest()
     return f'W/"{digest}"'

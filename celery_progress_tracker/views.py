@@ -44,7 +44,7 @@ from celery_progress_tracker.responses import (
     method_not_allowed,
     not_found,
 )
-from celery_progress_tracker.serializers import job_etag, job_to_dict
+from celery_progress_tracker.serializers import job_etag, job_to_dict, list_etag
 
 View = Callable[..., HttpResponse]
 
@@ -118,9 +118,8 @@ def _etag_matches(header: str | None, etag: str) -> bool:
     return "*" in wanted or any(tag.removeprefix("W/") == etag[2:] for tag in wanted)
 
 
-def _job_response(request: HttpRequest, job: SSEProgress) -> HttpResponse:
-    data = job_to_dict(job)
-    etag = job_etag(data)
+def _conditional(request: HttpRequest, data: dict[str, Any], etag: str) -> HttpResponse:
+    """``data`` with its ``ETag``, or a bodiless 304 when the client already has it."""
     response: HttpResponse
     if _etag_matches(request.headers.get("If-None-Match"), etag):
         response = HttpResponseNotModified()
@@ -128,6 +127,15 @@ def _job_response(request: HttpRequest, job: SSEProgress) -> HttpResponse:
         response = json_response(data)
     response["ETag"] = etag
     return response
+
+
+def _job_response(request: HttpRequest, job: SSEProgress) -> HttpResponse:
+    data = job_to_dict(job)
+    return _conditional(request, data, job_etag(data))
+
+
+def _list_response(request: HttpRequest, page: dict[str, Any]) -> HttpResponse:
+    return _conditional(request, page, list_etag(page))
 
 
 @api_view("GET")
@@ -240,8 +248,8 @@ def _job_list(request: HttpRequest, *, active_only: bool) -> HttpResponse:
         # Many bars on one page poll once: every job asked for that the user may read.
         found = list(jobs.filter(job_id__in=params.job_ids)) if params.job_ids else []
         results = [job_to_dict(job, now) for job in found if can_read(request, user, job)]
-        return json_response(
-            {"count": len(results), "next": None, "previous": None, "results": results}
+        return _list_response(
+            request, {"count": len(results), "next": None, "previous": None, "results": results}
         )
 
     jobs = jobs.for_user(user)
@@ -251,13 +259,14 @@ def _job_list(request: HttpRequest, *, active_only: bool) -> HttpResponse:
         return not_found(f"There is no page {params.page}; the last page is {last_page}.")
     start = (params.page - 1) * params.page_size
     page = list(jobs[start : start + params.page_size]) if count else []
-    return json_response(
+    return _list_response(
+        request,
         {
             "count": count,
             "next": _page_url(request, params.page + 1) if params.page < last_page else None,
             "previous": _page_url(request, params.page - 1) if params.page > 1 else None,
             "results": [job_to_dict(job, now) for job in page],
-        }
+        },
     )
 
 

@@ -590,3 +590,25 @@ def test_no_sql_reaches_the_database_for_impossible_ids(
     for job_id in ("x" * 256, "a\x00b"):
         with django_assert_num_queries(2):  # session and user only
             assert_error(alice_client.get(detail_url(job_id)), 404, "not_found")
+
+
+def test_lists_have_an_etag_too(alice_client: Client, alice: AbstractUser) -> None:
+    job = make_job("a", alice)
+    make_job("b", alice)
+    for url in (f"{BASE}?job_id=a&job_id=b", BASE, f"{BASE}active/"):
+        first = alice_client.get(url)
+        etag = first["ETag"]
+        assert etag.startswith('W/"') and "no-store" in first["Cache-Control"]
+        same = alice_client.get(url, headers={"If-None-Match": etag})
+        assert (same.status_code, same.content, same["ETag"]) == (304, b"", etag)
+    etags = {url: alice_client.get(url)["ETag"] for url in (f"{BASE}?job_id=a&job_id=b", BASE)}
+    job.mark_as_started()
+    job.update_progress(processed=3)
+    for url, etag in etags.items():
+        changed = alice_client.get(url, headers={"If-None-Match": etag})
+        assert changed.status_code == 200
+        assert {j["job_id"]: j["processed_items"] for j in body(changed)["results"]}["a"] == 3
+    assert alice_client.get(f"{BASE}?page_size=1")["ETag"] != alice_client.get(BASE)["ETag"]
+    before = alice_client.get(BASE)["ETag"]
+    SSEProgress.objects.filter(job_id="b").delete()
+    assert alice_client.get(BASE, headers={"If-None-Match": before}).status_code == 200
