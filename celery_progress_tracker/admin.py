@@ -27,6 +27,7 @@ class SSEProgressAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     list_select_related = ("user",)
     raw_id_fields = ("user",)
     date_hierarchy = "created_at"
+
     def get_search_fields(self, request: HttpRequest) -> tuple[str, ...]:
         # The user's USERNAME_FIELD, so custom user models work too.
         username = get_user_model().USERNAME_FIELD

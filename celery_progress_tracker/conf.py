@@ -94,7 +94,7 @@ class Settings:
             ) from exc
         if not callable(func):
             raise ImproperlyConfigured(f"{PREFIX}PERMISSION: {value!r} is not callable")
-        return func  # type: ignore[no-any-return]
+        return func
 
     @property
     def PAGE_SIZE(self) -> int:

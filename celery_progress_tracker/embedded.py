@@ -35,8 +35,8 @@ def _write_atomically(path: str | bytes, data: bytes) -> None:
     os.replace(tmp, path)
 
 
-class FilesystemChannel(filesystem.Channel):  # type: ignore[misc]
-    def _put(self, queue: str, payload: Any, **kwargs: Any) -> None:
+class FilesystemChannel(filesystem.Channel):
+    def _put(self, queue: str, payload: Any, **kwargs: Any) -> None:  # type: ignore[override]
         name = f"{round(monotonic() * 1000)}_{uuid.uuid4()}.{queue}.msg"
         # The temporary name does not end in ".msg": consumers skip it.
         tmp = os.path.join(self.data_folder_out, f".{name}.part")
@@ -45,21 +45,23 @@ class FilesystemChannel(filesystem.Channel):  # type: ignore[misc]
         os.replace(tmp, os.path.join(self.data_folder_out, name))
 
 
-class FilesystemTransport(filesystem.Transport):  # type: ignore[misc]
+class FilesystemTransport(filesystem.Transport):
     """``filesystem://`` whose messages appear in the folder only once complete."""
 
     Channel = FilesystemChannel
 
 
-class FilesystemBackend(_FilesystemBackend):  # type: ignore[misc]
+class FilesystemBackend(_FilesystemBackend):
     """``file://`` results written atomically."""
 
     def set(self, key: Any, value: Any) -> None:
         data = value if isinstance(value, bytes) else str(value).encode()
-        _write_atomically(self._filename(key), data)
+        _write_atomically(self._filename(key), data)  # type: ignore[attr-defined]
 
 
-def embedded_celery_settings(folder: str | os.PathLike[str], prefix: str = "CELERY_") -> dict[str, Any]:
+def embedded_celery_settings(
+    folder: str | os.PathLike[str], prefix: str = "CELERY_"
+) -> dict[str, Any]:
     """Celery settings for a server-less broker and result backend kept in ``folder``.
 
     The folders are created. Web and worker processes must use the same folder.

@@ -86,9 +86,7 @@ class Flusher:
         if self._thread is not None and self._pid == pid and self._thread.is_alive():
             return
         self._pid = pid
-        self._thread = threading.Thread(
-            target=self._run, name="progress-flusher", daemon=True
-        )
+        self._thread = threading.Thread(target=self._run, name="progress-flusher", daemon=True)
         self._thread.start()
 
     # -- the flusher thread ----------------------------------------------------

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import math
 from datetime import datetime, timedelta
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from django.conf import settings as django_settings
 from django.db import models
@@ -24,14 +24,26 @@ logger = logging.getLogger(__name__)
 WORKER_LOST = "WorkerLost"
 
 
-class Status(models.TextChoices):
-    """The statuses of a job; the last three are final."""
+if TYPE_CHECKING:
+    # The installed django-stubs type ``TextChoices`` members as tuples; this
+    # twin tells type checkers what they are at run time: ``str`` enum members.
+    class Status(models.TextChoices):
+        PENDING = "pending"
+        IN_PROGRESS = "in_progress"
+        COMPLETED = "completed"
+        FAILED = "failed"
+        CANCELLED = "cancelled"
 
-    PENDING = "pending", _("pending")
-    IN_PROGRESS = "in_progress", _("in progress")
-    COMPLETED = "completed", _("completed")
-    FAILED = "failed", _("failed")
-    CANCELLED = "cancelled", _("cancelled")
+else:
+
+    class Status(models.TextChoices):
+        """The statuses of a job; the last three are final."""
+
+        PENDING = "pending", _("pending")
+        IN_PROGRESS = "in_progress", _("in progress")
+        COMPLETED = "completed", _("completed")
+        FAILED = "failed", _("failed")
+        CANCELLED = "cancelled", _("cancelled")
 
 
 ACTIVE_STATUSES = (Status.PENDING, Status.IN_PROGRESS)
@@ -72,7 +84,7 @@ class SSEProgress(models.Model):
     ``mark_as_failed``).
     """
 
-    Status = Status
+    Status: ClassVar[type[Status]] = Status
 
     job_id = models.CharField(_("job id"), max_length=255, unique=True)
     user = models.ForeignKey(
@@ -182,13 +194,11 @@ class SSEProgress(models.Model):
     # -- the manual API --------------------------------------------------------
 
     def _queryset(self) -> SSEProgressQuerySet:
-        return type(self).objects.using(self._state.db or settings.DATABASE_ALIAS).filter(
-            pk=self.pk
+        return (
+            type(self).objects.using(self._state.db or settings.DATABASE_ALIAS).filter(pk=self.pk)
         )
 
-    def _transition(
-        self, to: Status, allowed_from: tuple[Status, ...], **fields: Any
-    ) -> None:
+    def _transition(self, to: str, allowed_from: tuple[str, ...], **fields: Any) -> None:
         now = timezone.now()
         fields = {"status": to, "updated_at": now, **fields}
         changed = self._queryset().filter(status__in=allowed_from).update(**fields)
@@ -196,9 +206,7 @@ class SSEProgress(models.Model):
             current = self._queryset().values_list("status", flat=True).first()
             if current is None:
                 raise SSEProgress.DoesNotExist(f"job {self.job_id!r} no longer exists")
-            raise InvalidTransition(
-                f"job {self.job_id!r} is {current}: it cannot become {to}"
-            )
+            raise InvalidTransition(f"job {self.job_id!r} is {current}: it cannot become {to}")
         for name, value in fields.items():
             setattr(self, name, value)
 
@@ -266,7 +274,7 @@ class SSEProgress(models.Model):
             fields["current_message"] = clean_text("message", message, 1000)
         self._transition(Status.CANCELLED, ACTIVE_STATUSES, **fields)
 
-    def request_cancel(self) -> Status:
+    def request_cancel(self) -> str:
         """Ask the job to stop, and return its status afterwards.
 
         A pending job is ``cancelled`` at once and its task revoked, so a worker
@@ -298,7 +306,7 @@ class SSEProgress(models.Model):
             return Status.IN_PROGRESS
         self.refresh_from_db()
         if self.is_active:  # already flagged
-            return Status(self.status)
+            return self.status
         raise InvalidTransition(f"job {self.job_id!r} is {self.status}: it cannot be cancelled")
 
     def set_total(self, total: int) -> None:

@@ -1,14 +1,15 @@
 """Celery signals → row transitions. Connected in ``AppConfig.ready()``.
 
-| signal | where it runs | row |
-|---|---|---|
-| ``before_task_publish`` | the publisher | created ``pending`` (owner, type, total, metadata) |
-| ``task_prerun`` | the worker | ``in_progress``, counts reset, ``started_at`` (created if missing) |
-| ``task_success`` | the worker | ``completed``, final counts |
-| ``task_failure`` | the worker (the main process for a lost child) | ``failed`` + ``error``; ``cancelled`` for ``TaskCancelled`` |
-| ``task_retry`` | the worker | ``pending``, with a message saying when and why |
-| ``task_revoked`` | the worker | ``cancelled`` |
-| ``task_postrun`` | the worker | the in-memory state is dropped |
+- ``before_task_publish`` (the publisher): created ``pending`` with owner, type,
+  total and metadata.
+- ``task_prerun`` (the worker): ``in_progress``, counts reset, ``started_at``;
+  created if missing.
+- ``task_success``: ``completed`` with the final counts.
+- ``task_failure`` (the main worker process for a lost prefork child):
+  ``failed`` with ``error``; ``cancelled`` for ``TaskCancelled``.
+- ``task_retry``: ``pending``, with a message saying when and why.
+- ``task_revoked``: ``cancelled``.
+- ``task_postrun``: the in-memory state is dropped.
 
 A receiver never raises into Celery: a transition out of a final status is
 logged and ignored, except that a row closed because its worker was lost is
@@ -192,7 +193,7 @@ def _start_missing_row(state: tracker.JobState, now: datetime) -> None:
 # -- finish --------------------------------------------------------------------
 
 
-def _finish(task_id: str, status: Status, *, attempt: int | None = None, **fields: Any) -> None:
+def _finish(task_id: str, status: str, *, attempt: int | None = None, **fields: Any) -> None:
     state = tracker.current_state()
     if state is not None and state.job_id == task_id:
         state.finalised = True
@@ -231,7 +232,9 @@ def on_task_failure(
         _finish(task_id, Status.FAILED, error=error)
 
 
-def on_task_retry(sender: Any = None, request: Any = None, reason: Any = None, **kwargs: Any) -> None:
+def on_task_retry(
+    sender: Any = None, request: Any = None, reason: Any = None, **kwargs: Any
+) -> None:
     if not isinstance(sender, ProgressTask) or request is None or not request.id:
         return
     attempt = int(request.retries or 0) + 1
@@ -261,7 +264,9 @@ def _describe_when(when: Any) -> str:
     return f"at {eta.astimezone(dt_timezone.utc).strftime('%Y-%m-%d %H:%M:%S')} UTC"
 
 
-def on_task_revoked(sender: Any = None, request: Any = None, expired: bool = False, **kwargs: Any) -> None:
+def on_task_revoked(
+    sender: Any = None, request: Any = None, expired: bool = False, **kwargs: Any
+) -> None:
     if not isinstance(sender, ProgressTask) or request is None:
         return
     job_id = getattr(request, "id", None) or getattr(request, "task_id", None)
@@ -303,7 +308,9 @@ RECEIVERS = (
 def connect() -> None:
     """Connect every receiver (idempotent: each has a ``dispatch_uid``)."""
     for signal, receiver in RECEIVERS:
-        signal.connect(receiver, weak=False, dispatch_uid=f"celery_progress_tracker.{receiver.__name__}")
+        signal.connect(
+            receiver, weak=False, dispatch_uid=f"celery_progress_tracker.{receiver.__name__}"
+        )
 
 
 def disconnect() -> None:

@@ -41,7 +41,7 @@ def progress_options(
     return options
 
 
-class ProgressTask(DjangoTask):  # type: ignore[misc]
+class ProgressTask(DjangoTask):  # type: ignore[type-arg]
     """A Celery task whose every execution gets an ``SSEProgress`` row.
 
     Use it as ``@shared_task(base=ProgressTask, bind=True)`` and call

@@ -93,8 +93,7 @@ class JobState:
 
     def __repr__(self) -> str:
         return (
-            f"<JobState {self.job_id} {self.processed}+{self.failed}/{self.total}"
-            f" v{self.version}>"
+            f"<JobState {self.job_id} {self.processed}+{self.failed}/{self.total} v{self.version}>"
         )
 
 

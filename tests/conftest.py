@@ -68,6 +68,7 @@ def _session_worker(django_db_setup: None, django_db_blocker: Any) -> Iterator[A
         with start_worker(
             celery_app_instance,
             pool="solo",
+            hostname=f"solo-{RUN_ID}@localhost",
             perform_ping_check=True,
             shutdown_timeout=30,
             loglevel="WARNING",
@@ -83,37 +84,16 @@ def worker(_session_worker: Any, transactional_db: None) -> Iterator[Any]:
     _wait_idle()
 
 
-@pytest.fixture(scope="session")
-def _session_threads_worker(django_db_setup: None, django_db_blocker: Any) -> Iterator[str]:
-    import tests.tasks  # noqa: F401
-
-    queue = f"cpt-{RUN_ID}-threads"
-    with django_db_blocker.unblock():
-        with start_worker(
-            celery_app_instance,
-            pool="threads",
-            concurrency=2,
-            perform_ping_check=False,
-            shutdown_timeout=30,
-            loglevel="WARNING",
-            queues=[queue],
-        ):
-            celery_app_instance.tasks["celery.ping"].apply_async(queue=queue).get(timeout=20)
-            yield queue
-
-
-@pytest.fixture
-def threads_worker(_session_threads_worker: str, transactional_db: None) -> Iterator[str]:
-    """The queue of a real in-process worker with the threads pool (2 threads)."""
-    yield _session_threads_worker
-    _wait_idle()
+def worker_queue(name: str) -> str:
+    """The queue a ``worker_process(name=name)`` consumes."""
+    return f"cpt-{RUN_ID}-{name}"
 
 
 class WorkerProcess:
     """A ``celery worker`` in a process of its own, which a test may kill."""
 
     def __init__(self, name: str, pool: str, concurrency: int, env: dict[str, str]) -> None:
-        self.queue = f"cpt-{RUN_ID}-{name}"
+        self.queue = worker_queue(name)
         self.nodename = f"{self.queue}@localhost"
         self.log = Path(os.environ["CPT_TMP"]) / f"{name}-{time.monotonic_ns()}.log"
         cmd = [
@@ -174,16 +154,22 @@ def worker_process(transactional_db: None) -> Iterator[Callable[..., WorkerProce
     counter = iter(range(1000))
 
     def start(
-        pool: str = "prefork", concurrency: int = 2, env: dict[str, str] | None = None
+        pool: str = "prefork",
+        concurrency: int = 2,
+        env: dict[str, str] | None = None,
+        name: str | None = None,
     ) -> WorkerProcess:
-        proc = WorkerProcess(f"proc{next(counter)}", pool, concurrency, env or {})
+        proc = WorkerProcess(name or f"proc{next(counter)}", pool, concurrency, env or {})
         started.append(proc)
         proc.wait_ready()
         return proc
 
     yield start
     for proc in started:
-        proc.stop(signal.SIGTERM, timeout=30)
+        # The test is over: no need for a slow warm shutdown.
+        if proc.process.poll() is None:
+            proc.kill_node()
+        proc.stop()
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -197,3 +183,15 @@ def _drop_leftover_connections(django_db_setup: None, django_db_blocker: Any) ->
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
             " WHERE datname = current_database() AND pid <> pg_backend_pid()"
         )
+
+
+def pytest_collection_modifyitems(config: Any, items: list[Any]) -> None:
+    """PostgreSQL-only tests run on the PostgreSQL legs (DATABASE_URL set), not here."""
+    if os.environ.get("DATABASE_URL", "").startswith("postgres"):
+        return
+    selected, deselected = [], []
+    for item in items:
+        (deselected if item.get_closest_marker("postgres") else selected).append(item)
+    if deselected:
+        config.hook.pytest_deselected(items=deselected)
+        items[:] = selected

@@ -11,12 +11,13 @@ from django.db import transaction
 
 from celery_progress_tracker import ProgressTask, TaskCancelled
 from celery_progress_tracker.models import SSEProgress
-
 from tests.celery_app import app
 
 
 @shared_task(name="tests.seed_manual_task")
-def seed_manual_task(job_id: str, user_id: int | None, items: int = 100, delay: float = 0.0) -> dict[str, str]:
+def seed_manual_task(
+    job_id: str, user_id: int | None, items: int = 100, delay: float = 0.0
+) -> dict[str, str]:
     """The seed README's task, as written there (only the import path differs)."""
     progress = SSEProgress.objects.create(
         job_id=job_id, user_id=user_id, task_type="mon_type", total_items=items
@@ -61,7 +62,7 @@ def fail_after(self: ProgressTask, items: int) -> None:
     self.set_total(items * 2)
     for _ in range(items):
         self.progress(1)
-    raise RuntimeError("boom after %d items" % items)
+    raise RuntimeError(f"boom after {items} items")
 
 
 @shared_task(base=ProgressTask, bind=True, name="tests.sleep_then")

@@ -27,7 +27,9 @@ def test_seed_manual_api_flow() -> None:
     progress.update_progress(failed=2, message="Traitement en cours...")
     progress.refresh_from_db()
     assert (progress.status, progress.processed_items, progress.failed_items) == (
-        "in_progress", 45, 2,
+        "in_progress",
+        45,
+        2,
     )
     assert progress.current_message == "Traitement en cours..."
     assert progress.progress_percentage == 47

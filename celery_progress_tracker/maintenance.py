@@ -1,0 +1,95 @@
+"""Closing rows whose worker was lost, and deleting old finished rows."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import timedelta
+
+from django.db.models import Q
+from django.utils import timezone
+
+from celery_progress_tracker.conf import settings
+from celery_progress_tracker.models import (
+    FINAL_STATUSES,
+    WORKER_LOST,
+    SSEProgress,
+    SSEProgressQuerySet,
+    Status,
+)
+
+
+def _jobs() -> SSEProgressQuerySet:
+    return SSEProgress.objects.using(settings.DATABASE_ALIAS)
+
+
+def reap_stale() -> int:
+    """Close running rows with no heartbeat for ``STALE_AFTER`` seconds as failed.
+
+    Returns the number of rows closed. A closed row is reopened if its own task
+    later starts again or succeeds.
+    """
+    now = timezone.now()
+    stale = _jobs().stale(now)
+    closed = 0
+    # One UPDATE per distinct heartbeat time keeps the error text exact; stale
+    # rows are rare, so this stays cheap.
+    for updated_at in stale.values_list("updated_at", flat=True).distinct():
+        closed += stale.filter(updated_at=updated_at).update(
+            status=Status.FAILED,
+            completed_at=now,
+            error=f"{WORKER_LOST}: no heartbeat since {updated_at.isoformat()}",
+        )
+    return closed
+
+
+def parse_age(text: str) -> timedelta:
+    """``"7d"``, ``"12h"``, ``"30m"``, ``"45s"`` or ``"2w"`` as a ``timedelta``.
+
+    Raises:
+        ValueError: the text is not a positive number followed by a unit.
+    """
+    units = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+    text = text.strip().lower()
+    if len(text) < 2 or text[-1] not in units:
+        raise ValueError(f"age {text!r}: use a number followed by one of s, m, h, d, w (e.g. 7d)")
+    try:
+        amount = float(text[:-1])
+    except ValueError:
+        raise ValueError(f"age {text!r}: {text[:-1]!r} is not a number") from None
+    if not amount > 0:
+        raise ValueError(f"age {text!r} must be positive")
+    return timedelta(**{units[text[-1]]: amount})
+
+
+def purgeable(
+    older_than: timedelta, statuses: Iterable[str] = FINAL_STATUSES
+) -> SSEProgressQuerySet:
+    """Finished rows completed more than ``older_than`` ago, in ``statuses``.
+
+    Raises:
+        ValueError: a status is unknown or not final (active jobs are never purged).
+    """
+    statuses = list(statuses)
+    for status in statuses:
+        if status not in FINAL_STATUSES:
+            allowed = ", ".join(FINAL_STATUSES)
+            raise ValueError(f"status {status!r} cannot be purged (allowed: {allowed})")
+    cutoff = timezone.now() - older_than
+    return _jobs().filter(
+        Q(completed_at__lt=cutoff) | Q(completed_at__isnull=True, updated_at__lt=cutoff),
+        status__in=statuses,
+    )
+
+
+def purge(older_than: timedelta | None = None, statuses: Iterable[str] = FINAL_STATUSES) -> int:
+    """Delete finished rows older than ``older_than`` (default: ``RETENTION_DAYS``).
+
+    Returns the number of rows deleted; 0 when retention is off (``None``).
+    """
+    if older_than is None:
+        days = settings.RETENTION_DAYS
+        if days is None:
+            return 0
+        older_than = timedelta(days=days)
+    deleted, _ = purgeable(older_than, statuses).delete()
+    return deleted
