@@ -26,5 +26,9 @@ lint: $(BIN)/.installed-$(EXTRAS)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
+bench:  ## benchmarks on PostgreSQL + Redis and the embedded default; writes docs/benchmarks.md
+	$(MAKE) $(BIN)/.installed-bench EXTRAS=bench
+	$(BIN)/python -m benchmarks.run --output docs/benchmarks.md $(BENCH_ARGS)
+
 clean:
 	rm -rf $(VENV) build dist *.egg-info .tmp site

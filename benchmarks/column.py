@@ -24,6 +24,10 @@ PROGRESS_TABLE = "celery_progress_tracker_sseprogress"
 WEB_WORKERS = 4
 
 
+def _say(message: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')} {os.environ['BENCH_BACKEND']}] {message}", flush=True)
+
+
 def _wait_worker(queue: str) -> None:
     from benchmarks import tasks
 
@@ -62,11 +66,17 @@ def run(args: argparse.Namespace, log_dir: Path) -> dict[str, Any]:
 
     queue = f"cpt-bench-{os.environ['BENCH_RUN_ID']}-{args.backend}"
     redis_url = os.environ.get("BENCH_REDIS_URL") if args.backend == "postgres" else None
-    results: dict[str, Any] = {"backend": args.backend}
+    results: dict[str, Any] = {
+        "backend": args.backend,
+        "web_workers": WEB_WORKERS,
+        "wrk_seconds": args.wrk_seconds,
+        "repeat": args.repeat,
+    }
 
     worker = services.start_worker("write-worker", {}, log_dir, queue=queue)
     try:
         _wait_worker(queue)
+        _say("write path")
         results["write"] = write_path.measure(
             queue, args.items, args.slow_items, args.repeat, redis_url
         )
@@ -82,17 +92,21 @@ def run(args: argparse.Namespace, log_dir: Path) -> dict[str, Any]:
     gunicorn, base = services.start_gunicorn({}, log_dir, WEB_WORKERS)
     try:
         session = web.login()
-        results["read"] = read_path.measure(base, session, sizes, args.wrk_seconds)
+        _say("read path")
+        results["read"] = read_path.measure(base, session, sizes, args.wrk_seconds, args.repeat)
         worker = services.start_worker("latency-worker", {}, log_dir, queue=queue)
         try:
             _wait_worker(queue)
+            _say("end-to-end latency")
             results["latency"] = latency.measure(base, session, queue, args.latency_calls)
         finally:
-            worker.stop()
+            _say("stopping the worker")
+        worker.stop()
         if args.backend == "postgres":
+            _say("many jobs")
             results["many"] = many_jobs.measure(
                 base, session, {}, log_dir, os.environ["BENCH_PG_NAME"], queue,
-                args.many_seconds, WEB_WORKERS,
+                args.many_seconds, WEB_WORKERS, args.max_jobs,
             )  # fmt: skip
     finally:
         gunicorn.stop()
@@ -110,6 +124,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--big-rows", type=int, default=1_000_000)
     parser.add_argument("--latency-calls", type=int, default=60)
     parser.add_argument("--many-seconds", type=float, default=15.0)
+    parser.add_argument("--max-jobs", type=int, default=None)
     parser.add_argument("--write-only", action="store_true")
     args = parser.parse_args(argv)
 

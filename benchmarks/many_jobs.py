@@ -100,9 +100,10 @@ class Pollers:
 
 
 def measure(base: str, session: web.Session, env: dict[str, str], log_dir: Path, dbname: str,
-            queue: str, seconds: float, web_workers: int) -> dict[str, Any]:  # fmt: skip
+            queue: str, seconds: float, web_workers: int,
+            max_jobs: int | None = None) -> dict[str, Any]:  # fmt: skip
     sizing = size_jobs(web_workers)
-    jobs = sizing["jobs"]
+    jobs = sizing["jobs"] = min(sizing["jobs"], max_jobs or sizing["jobs"])
     worker = services.start_worker("many-worker", env, log_dir, concurrency=jobs, queue=queue)
     try:
         services.wait_until(

@@ -8,6 +8,7 @@ celery-progress's endpoint as shipped (anonymous) and behind ``login_required``.
 from __future__ import annotations
 
 import json
+import statistics
 from typing import Any
 
 from django.utils import timezone
@@ -35,8 +36,20 @@ def _check(base: str, path: str, headers: dict[str, str], status: int) -> dict[s
     return response_headers
 
 
-def measure(base: str, session: web.Session, sizes: list[int], seconds: float) -> dict[str, Any]:
-    """For each table size, wrk on every endpoint; returns ``{size: {endpoint: figures}}``."""
+def _medians(samples: list[dict[str, Any]]) -> dict[str, Any]:
+    figures: dict[str, Any] = {"repetitions": len(samples)}
+    for key in ("rps", "p50_ms", "p90_ms", "p99_ms"):
+        figures[key] = statistics.median(s[key] for s in samples if s[key] is not None)
+    figures["requests"] = sum(s["requests"] for s in samples)
+    figures["bad_responses"] = sum(s["bad_responses"] for s in samples)
+    figures["socket_errors"] = [s["socket_errors"] for s in samples if s["socket_errors"]]
+    return figures
+
+
+def measure(
+    base: str, session: web.Session, sizes: list[int], seconds: float, repeat: int
+) -> dict[str, Any]:
+    """For each table size, wrk on every endpoint ``repeat`` times; medians per endpoint."""
     job = web.running_job(session.user)
     task_id = _celery_progress_task()
     cookie = {"Cookie": session.cookie}
@@ -57,8 +70,12 @@ def measure(base: str, session: web.Session, sizes: list[int], seconds: float) -
             "celery_progress_anonymous": (f"/celery-progress/{task_id}/", {}),
             "celery_progress_secured": (f"/celery-progress-secured/{task_id}/", cookie),
         }
+        runs: dict[str, list[dict[str, Any]]] = {name: [] for name in endpoints}
+        for _ in range(repeat):  # interleaved, so a noisy moment hits every endpoint
+            for name, (path, headers) in endpoints.items():
+                runs[name].append(web.wrk(base + path, headers, seconds))
         row: dict[str, Any] = {"rows": SSEProgress.objects.count()}
-        for name, (path, headers) in endpoints.items():
-            row[name] = web.wrk(base + path, headers, seconds)
+        for name, samples in runs.items():
+            row[name] = _medians(samples)
         results[str(size)] = row
     return results

@@ -58,7 +58,7 @@ def pg_admin(sql: str, dbname: str = "postgres") -> list[tuple[Any, ...]]:
 
 
 class Process:
-    """A child process with its output in a log file; stopped with its process group."""
+    """A child process with its output in a log file; its process group is killed if it hangs."""
 
     def __init__(self, name: str, cmd: list[str], env: dict[str, str], log_dir: Path) -> None:
         self.name = name
@@ -83,7 +83,9 @@ class Process:
 
     def stop(self, timeout: float = 60.0) -> None:
         if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
+            # The main process only: it stops its children itself (a pool child
+            # killed under it makes a Celery worker's shutdown hang).
+            self.process.send_signal(signal.SIGTERM)
             try:
                 self.process.wait(timeout)
             except subprocess.TimeoutExpired:
