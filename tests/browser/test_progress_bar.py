@@ -399,6 +399,10 @@ def test_unknown_total_is_indeterminate_and_unchanged_polls_get_304(
     progress = progress_events(browser, "job")
     assert len(progress) == statuses.count(200)
     assert browser.page.locator("#job .progress-polling-processed .value").inner_text() == "2"
+    # A new bar for the same job is drawn in full, not answered "not modified".
+    browser.start_bar("again", result.id, pollInterval=200)
+    browser.wait_for_status("#again", "completed")
+    assert count_of(browser.events("again"), "complete") == 1
 
 
 def test_auto_hide_and_hidden_sections(browser: Browser, worker: Any, user: Any) -> None:

@@ -322,7 +322,7 @@
       this.inFlight = controller;
       var outcome;
       try {
-        outcome = await this.poll(ids, controller.signal);
+        outcome = await this.poll(ids, bars, controller.signal);
       } catch (error) {
         if (controller.signal.aborted && !timedOut) {
           outcome = null; // removed while the request ran: nothing to report
@@ -384,9 +384,15 @@
 
     // Resolves to {jobs: {id: data | null (404) | undefined (304)}} or
     // {fatal: {status, body}}; rejects on network errors, 5xx and timeouts.
-    async poll(ids, signal) {
+    async poll(ids, bars, signal) {
+      // A bar that has drawn nothing yet needs a full answer, not a 304.
+      var drawn = function (id) {
+        return bars.every(function (bar) {
+          return bar.jobId !== id || bar.data !== null;
+        });
+      };
       if (ids.length > 1 && this.useList) {
-        var listed = await this.pollList(ids, signal);
+        var listed = await this.pollList(ids, ids.every(drawn), signal);
         if (listed) {
           return listed;
         }
@@ -395,7 +401,7 @@
       var self = this;
       var results = await Promise.all(
         ids.map(function (id) {
-          return self.pollDetail(id, signal);
+          return self.pollDetail(id, drawn(id), signal);
         })
       );
       var jobs = {};
@@ -408,9 +414,9 @@
       return { jobs: jobs };
     }
 
-    async pollDetail(id, signal) {
+    async pollDetail(id, conditional, signal) {
       var url = this.apiBase + encodeURIComponent(id) + "/";
-      var response = await this.request(url, signal);
+      var response = await this.request(url, conditional, signal);
       if (response.status === 304) {
         return { job: undefined };
       }
@@ -423,11 +429,11 @@
       return { job: await readJson(response) };
     }
 
-    async pollList(ids, signal) {
+    async pollList(ids, conditional, signal) {
       var jobs = {};
       for (var offset = 0; offset < ids.length; offset += MAX_IDS_PER_REQUEST) {
         var chunk = ids.slice(offset, offset + MAX_IDS_PER_REQUEST);
-        var result = await this.pollListChunk(chunk, signal);
+        var result = await this.pollListChunk(chunk, conditional, signal);
         if (!result || result.fatal) {
           return result;
         }
@@ -436,7 +442,7 @@
       return { jobs: jobs };
     }
 
-    async pollListChunk(ids, signal) {
+    async pollListChunk(ids, conditional, signal) {
       var query = ids
         .map(function (id) {
           return "job_id=" + encodeURIComponent(id);
@@ -448,7 +454,7 @@
       var unchanged = false;
       while (url && pages < 50) {
         pages += 1;
-        var response = await this.request(url, signal);
+        var response = await this.request(url, conditional && pages === 1, signal);
         if (response.status === 304 && pages === 1) {
           unchanged = true;
           break;
@@ -480,9 +486,9 @@
       return { jobs: jobs };
     }
 
-    async request(url, signal) {
+    async request(url, conditional, signal) {
       var headers = { Accept: "application/json", "X-Requested-With": "XMLHttpRequest" };
-      if (this.etags[url]) {
+      if (conditional && this.etags[url]) {
         headers["If-None-Match"] = this.etags[url];
       }
       var response = await root.fetch(url, {
