@@ -9,7 +9,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from django.http import JsonResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseNotModified, JsonResponse
+from django.utils.http import parse_etags
 
 #: Error codes and their HTTP statuses; ``docs/http-api.md`` lists them.
 ERROR_STATUSES: dict[str, int] = {
@@ -48,4 +49,23 @@ def method_not_allowed(method: str, allowed: Iterable[str]) -> JsonResponse:
         f"Method {method[:20]!r} is not allowed here; use {', '.join(allowed)}.",
     )
     response["Allow"] = ", ".join(allowed)
+    return response
+
+
+def _etag_matches(header: str | None, etag: str) -> bool:
+    if not header:
+        return False
+    wanted = parse_etags(header)
+    # Weak comparison (RFC 9110, 13.1.2): If-None-Match ignores the W/ prefix.
+    return "*" in wanted or any(tag.removeprefix("W/") == etag[2:] for tag in wanted)
+
+
+def conditional_json(request: HttpRequest, data: dict[str, Any], etag: str) -> HttpResponse:
+    """``data`` with its ``ETag``, or a bodiless 304 when ``If-None-Match`` already has it."""
+    response: HttpResponse
+    if _etag_matches(request.headers.get("If-None-Match"), etag):
+        response = HttpResponseNotModified()
+    else:
+        response = json_response(data)
+    response["ETag"] = etag
     return response

@@ -1,24 +1,19 @@
 """The polling API: one job, the user's jobs, their active jobs, delete, cancel.
 
 Every response is JSON (``serializers.job_to_dict`` for jobs,
-``responses.json_error`` for errors) and marked never to be cached. The views
-answer anonymous requests with a 401 rather than a login redirect, also under
-``LoginRequiredMiddleware``, and check CSRF themselves so that a failure is a
-JSON 403 whatever ``CSRF_FAILURE_VIEW`` says.
+``responses.json_error`` for errors). Methods, CSRF and caching headers are
+handled by :func:`~celery_progress_tracker.decorators.api_view`; who may see
+what by :mod:`~celery_progress_tracker.access`.
 """
 
 from __future__ import annotations
 
-import functools
 import math
-from collections.abc import Callable
 from typing import Any
 
 from django.contrib.auth.decorators import login_not_required
-from django.http import HttpRequest, HttpResponse, HttpResponseNotModified
-from django.middleware.csrf import CsrfViewMiddleware
+from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
-from django.utils.http import parse_etags
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 
@@ -30,6 +25,7 @@ from celery_progress_tracker.access import (
 )
 from celery_progress_tracker.auth import is_session_user, request_user, session_user_pk
 from celery_progress_tracker.conf import settings
+from celery_progress_tracker.decorators import api_view
 from celery_progress_tracker.exceptions import InvalidTransition
 from celery_progress_tracker.models import FINAL_STATUSES, SSEProgress, SSEProgressQuerySet, Status
 from celery_progress_tracker.params import (
@@ -39,56 +35,12 @@ from celery_progress_tracker.params import (
     parse_list_params,
 )
 from celery_progress_tracker.responses import (
+    conditional_json,
     json_error,
     json_response,
-    method_not_allowed,
     not_found,
 )
 from celery_progress_tracker.serializers import job_etag, job_to_dict, list_etag
-
-View = Callable[..., HttpResponse]
-
-SAFE_METHODS = frozenset({"GET", "HEAD"})
-
-
-class _JsonCsrfCheck(CsrfViewMiddleware):
-    """Django's CSRF check, answering a failure with the API's JSON 403."""
-
-    def _reject(self, request: HttpRequest, reason: str) -> HttpResponse:
-        return json_error("csrf_failed", f"CSRF verification failed: {reason}")
-
-
-def _protected_view(request: HttpRequest) -> HttpResponse:
-    # Stands for the view in the CSRF check (which only looks at its csrf_exempt flag).
-    return HttpResponse()
-
-
-def _csrf_failure(request: HttpRequest) -> HttpResponse | None:
-    check = _JsonCsrfCheck(_protected_view)
-    check.process_request(request)
-    response: HttpResponse | None = check.process_view(request, _protected_view, (), {})
-    return response
-
-
-def api_view(*methods: str) -> Callable[[View], View]:
-    """Make ``view`` an API endpoint answering ``methods`` (``GET`` implies ``HEAD``)."""
-    allowed = tuple(methods) + (("HEAD",) if "GET" in methods else ())
-
-    def decorate(view: View) -> View:
-        @functools.wraps(view)
-        def endpoint(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-            method = request.method or ""
-            if method not in allowed:
-                return method_not_allowed(method, allowed)
-            if method not in SAFE_METHODS:
-                failure = _csrf_failure(request)
-                if failure is not None:
-                    return failure
-            return view(request, *args, **kwargs)
-
-        return login_not_required(csrf_exempt(never_cache(endpoint)))
-
-    return decorate
 
 
 def _not_authenticated() -> HttpResponse:
@@ -110,32 +62,13 @@ def _find(job_id: str, *, with_owner: bool = False) -> SSEProgress | None:
         return None
 
 
-def _etag_matches(header: str | None, etag: str) -> bool:
-    if not header:
-        return False
-    wanted = parse_etags(header)
-    # Weak comparison (RFC 9110, 13.1.2): If-None-Match ignores the W/ prefix.
-    return "*" in wanted or any(tag.removeprefix("W/") == etag[2:] for tag in wanted)
-
-
-def _conditional(request: HttpRequest, data: dict[str, Any], etag: str) -> HttpResponse:
-    """``data`` with its ``ETag``, or a bodiless 304 when the client already has it."""
-    response: HttpResponse
-    if _etag_matches(request.headers.get("If-None-Match"), etag):
-        response = HttpResponseNotModified()
-    else:
-        response = json_response(data)
-    response["ETag"] = etag
-    return response
-
-
 def _job_response(request: HttpRequest, job: SSEProgress) -> HttpResponse:
     data = job_to_dict(job)
-    return _conditional(request, data, job_etag(data))
+    return conditional_json(request, data, job_etag(data))
 
 
 def _list_response(request: HttpRequest, page: dict[str, Any]) -> HttpResponse:
-    return _conditional(request, page, list_etag(page))
+    return conditional_json(request, page, list_etag(page))
 
 
 @api_view("GET")
@@ -205,7 +138,10 @@ def job_cancel(request: HttpRequest, job_id: str) -> HttpResponse:
         return finished
     except SSEProgress.DoesNotExist:
         return not_found()
-    return _job_response(request, job)
+    data = job_to_dict(job)
+    response = json_response(data)  # not conditional: the client asked for a change
+    response["ETag"] = job_etag(data)
+    return response
 
 
 def _page_url(request: HttpRequest, page: int) -> str:

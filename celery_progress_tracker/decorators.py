@@ -1,0 +1,70 @@
+"""What every endpoint of the polling API shares: methods, CSRF, caching, no login redirect.
+
+The endpoints check CSRF themselves (Django's own check, run by hand) so that a
+failure is the API's JSON 403 whatever ``CSRF_FAILURE_VIEW`` says, and even
+where ``CsrfViewMiddleware`` is not installed.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any
+
+from django.contrib.auth.decorators import login_not_required
+from django.http import HttpRequest, HttpResponse
+from django.middleware.csrf import CsrfViewMiddleware
+from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_exempt
+
+from celery_progress_tracker.responses import json_error, method_not_allowed
+
+View = Callable[..., HttpResponse]
+
+SAFE_METHODS = frozenset({"GET", "HEAD"})
+
+
+class _JsonCsrfCheck(CsrfViewMiddleware):
+    """Django's CSRF check, answering a failure with the API's JSON 403."""
+
+    def _reject(self, request: HttpRequest, reason: str) -> HttpResponse:
+        return json_error("csrf_failed", f"CSRF verification failed: {reason}")
+
+
+def _protected_view(request: HttpRequest) -> HttpResponse:
+    # Stands for the view in the CSRF check (which only looks at its csrf_exempt flag).
+    return HttpResponse()
+
+
+def csrf_failure(request: HttpRequest) -> HttpResponse | None:
+    """Django's CSRF check on ``request``: ``None`` if it passes, else the JSON 403."""
+    check = _JsonCsrfCheck(_protected_view)
+    check.process_request(request)
+    response: HttpResponse | None = check.process_view(request, _protected_view, (), {})
+    return response
+
+
+def api_view(*methods: str) -> Callable[[View], View]:
+    """Make ``view`` an API endpoint answering ``methods`` (``GET`` implies ``HEAD``).
+
+    Other methods get a 405 with ``Allow``; unsafe ones must pass the CSRF
+    check; every answer is marked never to be cached; the view is exempt from
+    ``LoginRequiredMiddleware`` (it answers anonymous requests with a JSON 401).
+    """
+    allowed = tuple(methods) + (("HEAD",) if "GET" in methods else ())
+
+    def decorate(view: View) -> View:
+        @functools.wraps(view)
+        def endpoint(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            method = request.method or ""
+            if method not in allowed:
+                return method_not_allowed(method, allowed)
+            if method not in SAFE_METHODS:
+                failure = csrf_failure(request)
+                if failure is not None:
+                    return failure
+            return view(request, *args, **kwargs)
+
+        return login_not_required(csrf_exempt(never_cache(endpoint)))
+
+    return decorate
