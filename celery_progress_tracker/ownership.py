@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
+from uuid import UUID
 
 #: The message header that carries a job's options (namespaced: every header
 #: also becomes an attribute of the worker's ``task.request``).
@@ -33,8 +34,13 @@ def owner_pk(owner: Any) -> Any:
     pk = getattr(owner, "pk", owner)
     if pk is None:
         raise ValueError("progress_owner: the user has no primary key (unsaved?)")
+    if isinstance(pk, UUID):
+        return str(pk)
     if isinstance(pk, bool) or not isinstance(pk, (int, str)):
-        pk = str(pk)
+        raise TypeError(
+            "progress_owner must be a user, a user's primary key or None,"
+            f" not {type(owner).__name__}"
+        )
     return pk
 
 

@@ -52,6 +52,11 @@ logger = logging.getLogger(__name__)
 #: its worker was lost (the task turned out to be alive).
 REOPENABLE = Q(status__in=ACTIVE_STATUSES) | Q(status=Status.FAILED, error__startswith=WORKER_LOST)
 
+#: Statuses a starting task may leave: those, and a row cancelled by the worker
+#: (revoked, cut short by a shutdown) rather than by a user: when Celery runs
+#: the task again (an ``acks_late`` redelivery), the row follows what happens.
+STARTABLE = REOPENABLE | Q(status=Status.CANCELLED, cancel_requested_at__isnull=True)
+
 
 def _rows(job_id: str) -> SSEProgressQuerySet:
     return SSEProgress.objects.using(settings.DATABASE_ALIAS).filter(job_id=job_id)
@@ -135,7 +140,7 @@ def on_task_prerun(task_id: str | None = None, task: Any = None, **kwargs: Any) 
     try:
         started = (
             _rows(task_id)
-            .filter(REOPENABLE)
+            .filter(STARTABLE)
             .update(
                 status=Status.IN_PROGRESS,
                 started_at=now,

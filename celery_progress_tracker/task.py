@@ -14,7 +14,12 @@ from celery.contrib.django.task import DjangoTask
 from celery_progress_tracker.exceptions import TaskCancelled
 from celery_progress_tracker.ownership import HEADER, UNSET, owner_pk
 from celery_progress_tracker.tracker import JobState, _current
-from celery_progress_tracker.validation import check_count, check_metadata, clean_text
+from celery_progress_tracker.validation import (
+    MAX_COUNT,
+    check_count,
+    check_metadata,
+    clean_text,
+)
 
 
 def progress_options(
@@ -119,7 +124,7 @@ class ProgressTask(DjangoTask):  # type: ignore[type-arg]
         state = _current.state
         if state is None or state.task is not self:
             return
-        if type(n) is not int or n < 0:
+        if type(n) is not int or n < 0 or n > MAX_COUNT:
             n = check_count("n", n)
         if failed:
             failed = check_count("failed", failed)
@@ -176,6 +181,8 @@ class ProgressTask(DjangoTask):  # type: ignore[type-arg]
 
     def set_metadata(self, metadata: dict[str, Any] | None = None, **values: Any) -> None:
         """Merge ``metadata`` and ``values`` into the row's JSON ``metadata``."""
+        if metadata is not None and not isinstance(metadata, dict):
+            raise TypeError(f"metadata must be a dict, not {type(metadata).__name__}")
         merged = {**(metadata or {}), **values}
         check_metadata(merged)
         state = _current.state

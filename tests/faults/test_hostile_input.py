@@ -62,10 +62,9 @@ def assert_consistent(job: SSEProgress) -> None:
 
 #: Bad calls that ``ProgressTask`` accepts today (see docs/reliability.md).
 KNOWN_DEFECTS = {
-    # The hot path checks only ``n < 0``, so a count past the column's limit is
-    # accepted and the flusher clamps the row to 2**31 - 1.
+    # Once accepted (a count past the column's limit, clamped at flush; a list
+    # as metadata, refused without naming the argument); now refused at the call.
     "progress(2**31)",
-    # ``{**metadata}`` raises "'list' object is not a mapping", naming no argument.
     "set_metadata([1, 2])",
 }
 
@@ -103,7 +102,6 @@ def test_bad_calls_in_a_task_body_raise_naming_the_argument(worker_process: Any)
     assert_consistent(job)
 
 
-@pytest.mark.xfail(strict=True, reason="ProgressTask accepts these calls (docs/reliability.md)")
 @pytest.mark.parametrize("name", sorted(KNOWN_DEFECTS))
 def test_known_defects_raise_naming_the_argument(worker: Any, name: str) -> None:
     raised, job = run_bad_calls(None, [name])
@@ -170,11 +168,7 @@ def test_bad_enqueue_options_raise_before_anything_is_published(worker: Any) -> 
     assert SSEProgress.objects.count() == before
 
 
-@pytest.mark.xfail(strict=True, reason="progress_owner=object() is published (docs/reliability.md)")
 def test_an_owner_that_is_not_a_user_or_a_key_raises_at_enqueue(worker: Any) -> None:
-    # Accepted today as str(object): the row's insert then fails in the
-    # publisher and again in the worker (both logged), and the job runs with
-    # no row at all.
     with pytest.raises(TypeError, match="progress_owner"):
         result = tasks.count.apply_async((1,), progress_owner=object())
         result.get(timeout=30)
