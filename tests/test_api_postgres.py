@@ -17,7 +17,7 @@ from django.test.utils import CaptureQueriesContext
 
 from celery_progress_tracker.models import SSEProgress
 from tests.api_support import BASE, detail_url, finish, make_job
-from tests.test_api_fuzz import check_fuzz_on_current_database
+from tests.test_api_fuzz import check_fuzz_on_current_database, check_nasty_ids
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
 
@@ -39,6 +39,7 @@ def test_any_request_is_answered_in_json_and_never_5xx_on_postgresql() -> None:
     make_job("x" * 255, user)
     owner = Client()
     owner.force_login(user)
+    check_nasty_ids(owner)
     check_fuzz_on_current_database({"anonymous": Client(), "owner": owner})
 
 
