@@ -1,7 +1,8 @@
 """Who may read a job, and who may act on it (delete, cancel).
 
 By default a job belongs to its owner alone. Three settings widen this:
-``ANONYMOUS_OWNERLESS`` (anonymous requests read jobs that have no owner),
+``ANONYMOUS_OWNERLESS`` (everyone, anonymous requests included, reads jobs
+that have no owner),
 ``STAFF_SEES_ALL`` (staff read every job, but act only on their own) and
 ``PERMISSION`` (a callable ``(request, job) -> bool`` that replaces the owner
 rule for reads and actions alike).
@@ -38,9 +39,9 @@ def can_read(request: HttpRequest, user: Any, job: SSEProgress) -> bool:
         return bool(permission(request, job))
     if is_owner(user, job):
         return True
-    if user.is_authenticated:
-        return settings.STAFF_SEES_ALL and bool(user.is_staff)
-    return settings.ANONYMOUS_OWNERLESS and job.user_id is None
+    if job.user_id is None and settings.ANONYMOUS_OWNERLESS:
+        return True  # whoever may read them anonymously may read them logged in too
+    return bool(user.is_authenticated and user.is_staff and settings.STAFF_SEES_ALL)
 
 
 def can_act(request: HttpRequest, user: Any, job: SSEProgress) -> bool:

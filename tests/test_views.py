@@ -543,9 +543,11 @@ def test_anonymous_ownerless(client: Client, alice: AbstractUser, settings: Any)
     assert_error(client.get(BASE), 401, "not_authenticated")  # no browsing of others' jobs
     finish(SSEProgress.objects.get(job_id="ownerless"))
     assert_error(client.delete(delete_url("ownerless")), 401, "not_authenticated")
-    # A logged-in user does not see owner-less jobs through this setting.
+    # Logging in loses nothing: a user reads them too (and still cannot delete them).
     client.force_login(alice)
-    assert_error(client.get(detail_url("ownerless")), 404, "not_found")
+    assert body(client.get(detail_url("ownerless")))["job_id"] == "ownerless"
+    assert_error(client.delete(delete_url("ownerless")), 403, "permission_denied")
+    assert body(client.get(BASE))["count"] == 1  # the list stays "my jobs"
 
 
 def test_staff_sees_all_but_acts_on_their_own(
