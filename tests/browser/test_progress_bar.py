@@ -425,3 +425,57 @@ def test_auto_hide_and_hidden_sections(browser: Browser, worker: Any, user: Any)
     assert browser.page.locator("#job .progress-polling-status").get_attribute("hidden") is None
     browser.page.locator("#job .progress-polling").wait_for(state="hidden")
     assert count_of(browser.events("job"), "complete") == 1
+
+
+def test_gives_up_after_max_network_failures_with_custom_labels(browser: Browser) -> None:
+    browser.goto("/browser/harness/")
+    browser.page.route(API, lambda route: route.abort("connectionrefused"))
+    browser.start_bar(
+        "job",
+        str(uuid.uuid4()),
+        pollInterval=100,
+        maxBackoff=200,
+        maxNetworkFailures=3,
+        labels={"connectionLost": "Réseau coupé", "tooManyFailures": "Abandon"},
+    )
+    browser.wait_for_status("#job", "error")
+    assert browser.events("job") == [["error", "network", "Abandon"]]
+    assert len(browser.api_requests) == 3
+    assert browser.page.locator("#job .progress-polling-connection").text_content() == (
+        "Réseau coupé"
+    )
+    assert not browser.page.locator("#job .progress-polling-connection").is_visible()
+
+
+def test_init_all_starts_new_elements_once_and_bad_arguments_are_clear(
+    browser: Browser,
+) -> None:
+    browser.goto("/browser/harness/")
+    started = browser.page.evaluate(
+        """() => {
+            const host = document.getElementById('bars');
+            host.insertAdjacentElement('beforeend', Object.assign(document.createElement('div'), {
+                id: 'late'}));
+            const late = document.getElementById('late');
+            late.setAttribute('data-progress-job-id', 'not-yet');
+            late.setAttribute('data-progress-poll-interval', '200');
+            late.setAttribute('data-progress-title', 'Later');
+            return [ProgressPolling.initAll(host).length, ProgressPolling.initAll(host).length,
+                    late.progressPolling.options.pollInterval];
+        }"""
+    )
+    assert started == [1, 0, 200]
+    assert browser.page.locator("#late .progress-polling-title").inner_text() == "Later"
+    browser.page.wait_for_selector("#late .progress-polling-message >> text=Waiting for the job")
+    errors = browser.page.evaluate(
+        """() => [
+            () => new ProgressPolling('missing', 'job'),
+            () => new ProgressPolling('bars', ''),
+            () => new ProgressPolling('bars', 'job', {pollInterval: 'fast'}),
+        ].map((make) => { try { make(); return null; } catch (e) { return e.message; } })"""
+    )
+    assert errors == [
+        'ProgressPolling: no element with id "missing"',
+        "ProgressPolling: jobId is empty",
+        "ProgressPolling: option pollInterval must be a number >= 50, got fast",
+    ]
