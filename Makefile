@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 EXTRAS ?= dev
 
-.PHONY: test demo lint docs bench clean
+.PHONY: test test-browser demo lint docs bench clean
 
 $(BIN)/.installed-$(EXTRAS): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -14,6 +14,10 @@ $(BIN)/.installed-$(EXTRAS): pyproject.toml
 
 test: $(BIN)/.installed-$(EXTRAS)  ## run the whole test suite (embedded default)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+test-browser: $(BIN)/.installed-$(EXTRAS)  ## install Chromium + local CSS if missing, run the browser tests
+	.ci/steps/browser-setup.sh
+	$(BIN)/python -m pytest -m browser $(PYTEST_ARGS)
 
 demo: $(BIN)/.installed-$(EXTRAS)  ## run the example project: web server + worker (Ctrl-C stops)
 	$(BIN)/python example/run_demo.py $(DEMO_ARGS)
