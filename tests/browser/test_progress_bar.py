@@ -479,3 +479,18 @@ def test_init_all_starts_new_elements_once_and_bad_arguments_are_clear(
         "ProgressPolling: jobId is empty",
         "ProgressPolling: option pollInterval must be a number >= 50, got fast",
     ]
+
+
+def test_cancelled_job_turns_grey_and_reports_it(browser: Browser, worker: Any, user: Any) -> None:
+    browser.goto("/browser/harness/")
+    result = tasks.until_cancelled.apply_async((60.0,), progress_owner=user)
+    browser.start_bar("job", result.id, pollInterval=200)
+    browser.wait_for_status("#job", "in_progress")
+    SSEProgress.objects.get(job_id=result.id).request_cancel()
+    browser.wait_for_status("#job", "cancelled")
+    status = browser.page.locator("#job .progress-polling-status")
+    assert status.inner_text() == "Cancelled"
+    assert "grey" in (status.get_attribute("class") or "")
+    events = browser.events("job")
+    assert events[-1][:2] == ["error", "cancelled"]
+    assert count_of(events, "complete") == 0
