@@ -68,7 +68,6 @@ def _session_worker(django_db_setup: None, django_db_blocker: Any) -> Iterator[A
         with start_worker(
             celery_app_instance,
             pool="solo",
-            hostname=f"solo-{RUN_ID}@localhost",
             perform_ping_check=True,
             shutdown_timeout=30,
             loglevel="WARNING",
