@@ -7,7 +7,6 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -16,31 +15,124 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='SSEProgress',
+            name="SSEProgress",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('job_id', models.CharField(max_length=255, unique=True, verbose_name='job id')),
-                ('task_type', models.CharField(blank=True, default='', max_length=100, verbose_name='task type')),
-                ('status', models.CharField(choices=[('pending', 'pending'), ('in_progress', 'in progress'), ('completed', 'completed'), ('failed', 'failed'), ('cancelled', 'cancelled')], default='pending', max_length=20, verbose_name='status')),
-                ('total_items', models.PositiveIntegerField(default=0, verbose_name='total items')),
-                ('processed_items', models.PositiveIntegerField(default=0, verbose_name='processed items')),
-                ('failed_items', models.PositiveIntegerField(default=0, verbose_name='failed items')),
-                ('current_message', models.CharField(blank=True, default='', max_length=1000, verbose_name='current message')),
-                ('metadata', models.JSONField(blank=True, default=dict, verbose_name='metadata')),
-                ('error', models.CharField(blank=True, default='', max_length=1000, verbose_name='error')),
-                ('retries', models.PositiveIntegerField(default=0, help_text='Celery retry count of the current attempt.', verbose_name='retries')),
-                ('has_heartbeat', models.BooleanField(default=False, help_text='A worker refreshes updated_at while the job runs (ProgressTask jobs).', verbose_name='has heartbeat')),
-                ('cancel_requested_at', models.DateTimeField(blank=True, null=True, verbose_name='cancel requested at')),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now, verbose_name='created at')),
-                ('updated_at', models.DateTimeField(default=django.utils.timezone.now, verbose_name='updated at')),
-                ('started_at', models.DateTimeField(blank=True, null=True, verbose_name='started at')),
-                ('completed_at', models.DateTimeField(blank=True, null=True, verbose_name='completed at')),
-                ('user', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, to=settings.AUTH_USER_MODEL, verbose_name='user')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("job_id", models.CharField(max_length=255, unique=True, verbose_name="job id")),
+                (
+                    "task_type",
+                    models.CharField(
+                        blank=True, default="", max_length=100, verbose_name="task type"
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("pending", "pending"),
+                            ("in_progress", "in progress"),
+                            ("completed", "completed"),
+                            ("failed", "failed"),
+                            ("cancelled", "cancelled"),
+                        ],
+                        default="pending",
+                        max_length=20,
+                        verbose_name="status",
+                    ),
+                ),
+                ("total_items", models.PositiveIntegerField(default=0, verbose_name="total items")),
+                (
+                    "processed_items",
+                    models.PositiveIntegerField(default=0, verbose_name="processed items"),
+                ),
+                (
+                    "failed_items",
+                    models.PositiveIntegerField(default=0, verbose_name="failed items"),
+                ),
+                (
+                    "current_message",
+                    models.CharField(
+                        blank=True, default="", max_length=1000, verbose_name="current message"
+                    ),
+                ),
+                ("metadata", models.JSONField(blank=True, default=dict, verbose_name="metadata")),
+                (
+                    "error",
+                    models.CharField(blank=True, default="", max_length=1000, verbose_name="error"),
+                ),
+                (
+                    "retries",
+                    models.PositiveIntegerField(
+                        default=0,
+                        help_text="Celery retry count of the current attempt.",
+                        verbose_name="retries",
+                    ),
+                ),
+                (
+                    "has_heartbeat",
+                    models.BooleanField(
+                        default=False,
+                        help_text="A worker refreshes updated_at while the job runs (ProgressTask jobs).",
+                        verbose_name="has heartbeat",
+                    ),
+                ),
+                (
+                    "cancel_requested_at",
+                    models.DateTimeField(blank=True, null=True, verbose_name="cancel requested at"),
+                ),
+                (
+                    "created_at",
+                    models.DateTimeField(
+                        default=django.utils.timezone.now, verbose_name="created at"
+                    ),
+                ),
+                (
+                    "updated_at",
+                    models.DateTimeField(
+                        default=django.utils.timezone.now, verbose_name="updated at"
+                    ),
+                ),
+                (
+                    "started_at",
+                    models.DateTimeField(blank=True, null=True, verbose_name="started at"),
+                ),
+                (
+                    "completed_at",
+                    models.DateTimeField(blank=True, null=True, verbose_name="completed at"),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="user",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'job progress',
-                'verbose_name_plural': 'job progress',
-                'indexes': [models.Index(fields=['user', '-created_at'], name='cpt_user_created_idx'), models.Index(condition=models.Q(('status__in', ['pending', 'in_progress'])), fields=['user', '-created_at'], name='cpt_user_active_idx'), models.Index(condition=models.Q(('has_heartbeat', True), ('status', 'in_progress')), fields=['updated_at'], name='cpt_running_heartbeat_idx'), models.Index(fields=['completed_at'], name='cpt_completed_idx')],
+                "verbose_name": "job progress",
+                "verbose_name_plural": "job progress",
+                "indexes": [
+                    models.Index(fields=["user", "-created_at"], name="cpt_user_created_idx"),
+                    models.Index(
+                        condition=models.Q(("status__in", ["pending", "in_progress"])),
+                        fields=["user", "-created_at"],
+                        name="cpt_user_active_idx",
+                    ),
+                    models.Index(
+                        condition=models.Q(("has_heartbeat", True), ("status", "in_progress")),
+                        fields=["updated_at"],
+                        name="cpt_running_heartbeat_idx",
+                    ),
+                    models.Index(fields=["completed_at"], name="cpt_completed_idx"),
+                ],
             },
         ),
     ]
