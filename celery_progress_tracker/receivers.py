@@ -124,6 +124,11 @@ def on_task_prerun(task_id: str | None = None, task: Any = None, **kwargs: Any) 
     request = task.request
     options = _job_options(request)
     eager = bool(getattr(request, "is_eager", False))
+    if eager and "owner" not in options:
+        # No publish happened: resolve the owner here, in the caller's context.
+        owner = current_owner()
+        if owner is not UNSET:
+            options = {**options, "owner": owner}
     retries = int(getattr(request, "retries", 0) or 0)
     state = tracker.JobState(
         task_id,

@@ -7,6 +7,7 @@ once per ``FLUSH_INTERVAL``. Nothing here reads or writes the database.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from celery.contrib.django.task import DjangoTask
@@ -44,6 +45,14 @@ def progress_options(
     if metadata is not None:
         options["metadata"] = check_metadata(metadata)
     return options
+
+
+def _add_job_header(options: dict[str, Any], job: dict[str, Any]) -> None:
+    """Put the job's options in the message header the receivers read."""
+    if job:
+        headers = dict(options.get("headers") or {})
+        headers[HEADER] = {**headers.get(HEADER, {}), **job}
+        options["headers"] = headers
 
 
 class ProgressTask(DjangoTask):  # type: ignore[type-arg]
@@ -93,12 +102,41 @@ class ProgressTask(DjangoTask):  # type: ignore[type-arg]
             total=progress_total,
             metadata=progress_metadata,
         )
-        if job:
-            headers = dict(options.get("headers") or {})
-            headers[HEADER] = {**headers.get(HEADER, {}), **job}
-            options["headers"] = headers
+        _add_job_header(options, job)
         return super().apply_async(
             args, kwargs, task_id, producer, link, link_error, shadow, **options
+        )
+
+    def apply(
+        self,
+        args: Any = None,
+        kwargs: Any = None,
+        link: Any = None,
+        link_error: Any = None,
+        task_id: str | None = None,
+        retries: int | None = None,
+        throw: bool | None = None,
+        logfile: Any = None,
+        loglevel: Any = None,
+        headers: Mapping[str, Any] | None = None,
+        *,
+        progress_owner: Any = UNSET,
+        progress_task_type: str | None = None,
+        progress_total: int | None = None,
+        progress_metadata: dict[str, Any] | None = None,
+        **options: Any,
+    ) -> Any:
+        """``Task.apply`` (run here and now) plus the job's options of :meth:`apply_async`."""
+        job = progress_options(
+            owner=progress_owner,
+            task_type=progress_task_type,
+            total=progress_total,
+            metadata=progress_metadata,
+        )
+        options["headers"] = dict(headers) if headers else None
+        _add_job_header(options, job)
+        return super().apply(
+            args, kwargs, link, link_error, task_id, retries, throw, logfile, loglevel, **options
         )
 
     def before_start(self, task_id: str, args: Any, kwargs: Any) -> None:
