@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import statistics
+import uuid
 from typing import Any
 
 from django.utils import timezone
@@ -49,33 +50,40 @@ def _medians(samples: list[dict[str, Any]]) -> dict[str, Any]:
 def measure(
     base: str, session: web.Session, sizes: list[int], seconds: float, repeat: int
 ) -> dict[str, Any]:
-    """For each table size, wrk on every endpoint ``repeat`` times; medians per endpoint."""
-    job = web.running_job(session.user)
+    """wrk on every endpoint at every table size, ``repeat`` times; medians per endpoint.
+
+    Each repetition measures every size in turn (the table is emptied and filled
+    again), so a busy moment of the shared machine cannot favour one size.
+    """
+    job_id = str(uuid.uuid4())
     task_id = _celery_progress_task()
     cookie = {"Cookie": session.cookie}
-    ours = f"/core/sse-progress/{job.job_id}/"
+    ours = f"/core/sse-progress/{job_id}/"
+    runs: dict[int, dict[str, list[dict[str, Any]]]] = {size: {} for size in sizes}
+    rows: dict[int, int] = {}
+    for _ in range(repeat):
+        for size in sizes:
+            web.empty_table()
+            web.running_job(session.user, job_id)
+            web.fill_rows(size)
+            rows[size] = SSEProgress.objects.count()
+            etag = _check(base, ours, cookie, 200)["etag"]
+            not_modified = {**cookie, "If-None-Match": etag}
+            _check(base, ours, not_modified, 304)
+            _check(base, f"/celery-progress/{task_id}/", {}, 200)
+            _check(base, f"/celery-progress-secured/{task_id}/", cookie, 200)
+            endpoints = {
+                "tracker": (ours, cookie),
+                "tracker_304": (ours, not_modified),
+                "celery_progress_anonymous": (f"/celery-progress/{task_id}/", {}),
+                "celery_progress_secured": (f"/celery-progress-secured/{task_id}/", cookie),
+            }
+            for name, (path, headers) in endpoints.items():
+                result = web.wrk(base + path, headers, seconds)
+                runs[size].setdefault(name, []).append(result)
     results: dict[str, Any] = {}
     for size in sizes:
-        web.fill_rows(size)
-        # A live heartbeat, so the job reads as running (not stale) throughout.
-        SSEProgress.objects.filter(pk=job.pk).update(updated_at=timezone.now())
-        etag = _check(base, ours, cookie, 200)["etag"]
-        not_modified = {**cookie, "If-None-Match": etag}
-        _check(base, ours, not_modified, 304)
-        _check(base, f"/celery-progress/{task_id}/", {}, 200)
-        _check(base, f"/celery-progress-secured/{task_id}/", cookie, 200)
-        endpoints = {
-            "tracker": (ours, cookie),
-            "tracker_304": (ours, not_modified),
-            "celery_progress_anonymous": (f"/celery-progress/{task_id}/", {}),
-            "celery_progress_secured": (f"/celery-progress-secured/{task_id}/", cookie),
-        }
-        runs: dict[str, list[dict[str, Any]]] = {name: [] for name in endpoints}
-        for _ in range(repeat):  # interleaved, so a noisy moment hits every endpoint
-            for name, (path, headers) in endpoints.items():
-                runs[name].append(web.wrk(base + path, headers, seconds))
-        row: dict[str, Any] = {"rows": SSEProgress.objects.count()}
-        for name, samples in runs.items():
-            row[name] = _medians(samples)
-        results[str(size)] = row
+        results[str(size)] = {"rows": rows[size]}
+        for name, samples in runs[size].items():
+            results[str(size)][name] = _medians(samples)
     return results

@@ -73,9 +73,10 @@ def versions() -> dict[str, str]:
         found["PostgreSQL"] = str(services.pg_admin("SHOW server_version")[0][0])
     except Exception as exc:
         found["PostgreSQL"] = f"unreachable ({type(exc).__name__})"
-    found["Redis"] = _first_line(["redis-server", "--version"]).split(" sha=")[0]
+    redis = _first_line(["redis-server", "--version"])
+    found["Redis"] = redis.split(" v=")[-1].split(" ")[0]
     found["SQLite"] = sqlite3.sqlite_version
-    found["wrk"] = _first_line(["wrk", "--version"]).split(" Copyright")[0]
+    found["wrk"] = _first_line(["wrk", "--version"]).split(" ")[1]
     return found
 
 
@@ -101,38 +102,24 @@ def _ratio(key: str, row: dict[str, Any]) -> str:
     return "—"
 
 
-def write_table(columns: dict[str, Any]) -> list[str]:
-    names = list(columns)
-    head = (
-        "| contender | "
-        + " | ".join(
-            f"{label} ({COLUMNS[c]})"
-            for c in names
-            for label in (
-                "items x reps",
-                "µs per call",
-                "overhead µs",
-                "x ProgressTask",
-                "DB writes",
-                "result-backend writes",
-            )
-        )
-        + " |"
-    )
-    lines = [head, "|---" * (1 + 6 * len(names)) + "|"]
+def write_table(write: dict[str, Any], redis: bool) -> list[str]:
+    backend = "Redis writes (SETEX+SET+PUBLISH)" if redis else "result files written"
+    lines = [
+        f"| contender | items x reps | µs per call | overhead µs | overhead vs ProgressTask |"
+        f" DB writes | {backend} |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for key, label in NAMES.items():
-        cells = [label]
-        for column in names:
-            row = columns[column]["write"]["contenders"][key]
-            backend = row.get("redis_writes", row.get("backend_writes"))
-            cells += [
-                f"{row['items']:,} x {row['repetitions']}",
-                _us(row["per_call_us"]),
-                _us(row["overhead_us"]),
-                _ratio(key, row),
-                _num(row["db_writes"]),
-                _num(backend),
-            ]
+        row = write["contenders"][key]
+        cells = [
+            label,
+            f"{row['items']:,} x {row['repetitions']}",
+            _us(row["per_call_us"]),
+            _us(row["overhead_us"]),
+            _ratio(key, row),
+            _num(row["db_writes"]),
+            _num(row.get("redis_writes", row.get("backend_writes"))),
+        ]
         lines.append("| " + " | ".join(cells) + " |")
     return lines
 
@@ -248,24 +235,24 @@ def render(columns: dict[str, Any], command: str, started: dict[str, str],
         "by the embedded result backend. The bare loop's 2 result-backend writes are the task's",
         "own result (and, for the file backend, the counter task's): every contender pays them.",
         "",
-        *write_table(columns),
-        "",
     ]
     for column, res in columns.items():
         write = res["write"]
         tracker = write["contenders"]["tracker"]
+        out += [f"### {COLUMNS[column]}", "", *write_table(write, "pg_n_tup_upd" in write), ""]
         line = (
-            f"- {COLUMNS[column]}: `self.progress()` made {tracker['db_writes_max']} database"
-            f" writes at most for a {tracker['task_seconds']:.3f} s task"
-            f" (flusher's own count: {_num(tracker['flusher_writes'])} flushes)."
+            f"The ProgressTask run made {tracker['db_writes_max']} database writes at most"
+            f" (median {_num(tracker['db_writes'])}: the start and the end, plus a flush when one"
+            f" fell inside the loop) for a {tracker['task_seconds']:.3f} s task (median);"
+            f" the flusher's own count, median: {_num(tracker['flusher_writes'])} flushes."
         )
         if "pg_n_tup_upd" in write:
             line += (
                 f" Cross-check: the worker issued {write['db_updates_total']:,} UPDATEs in all;"
                 f" PostgreSQL's `pg_stat_user_tables.n_tup_upd` grew by {write['pg_n_tup_upd']:,}."
             )
-        out.append(line)
-    out += ["", "## 2. Read path: polling under gunicorn", ""]
+        out += [line, ""]
+    out += ["## 2. Read path: polling under gunicorn", ""]
     for column, res in columns.items():
         if "read" not in res:
             continue
@@ -274,9 +261,11 @@ def render(columns: dict[str, Any], command: str, started: dict[str, str],
             "",
             f"Gunicorn, {res['web_workers']} sync workers; `wrk -t2 -c8 --latency`,"
             f" {res['wrk_seconds']:g} s per measurement, medians of"
-            f" {res['repeat']} interleaved repetitions. Authenticated requests carry a",
-            "session cookie; the job is a running job of that user. Rows are added with",
-            "`INSERT ... SELECT` (`generate_series` on PostgreSQL, a recursive CTE on SQLite).",
+            f" {res['repeat']} repetitions. Each repetition measures every table size in turn",
+            "(the table is emptied, then filled with `INSERT ... SELECT`: `generate_series` on",
+            "PostgreSQL, a recursive CTE on SQLite) and every endpoint at each size, so a busy",
+            "moment of the shared machine hits all of them. Authenticated requests carry a",
+            "session cookie; the job is a running job of that user.",
             "",
             *read_table(res["read"]),
             "",

@@ -37,11 +37,21 @@ def login(username: str = "bench") -> Session:
     return Session(user, f"sessionid={client.cookies['sessionid'].value}")
 
 
-def running_job(user: Any) -> SSEProgress:
+def empty_table() -> None:
+    """Remove every progress row (and, on PostgreSQL, its index entries at once)."""
+    table = SSEProgress._meta.db_table
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(f"TRUNCATE {table}")
+        else:
+            cursor.execute(f"DELETE FROM {table}")
+
+
+def running_job(user: Any, job_id: str | None = None) -> SSEProgress:
     """A job row as a running ``ProgressTask`` keeps it."""
     now = timezone.now()
     return SSEProgress.objects.create(
-        job_id=str(uuid.uuid4()),
+        job_id=job_id or str(uuid.uuid4()),
         user=user,
         task_type="bench",
         status=Status.IN_PROGRESS,
