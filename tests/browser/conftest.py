@@ -162,9 +162,20 @@ def fomantic_installed() -> bool:
     return (NODE_MODULES / "fomantic-ui-css" / "semantic.min.css").exists()
 
 
-def screenshot(browser: Browser, selector: str, name: str) -> None:
-    """Save the bar as ``docs/images/<name>`` (only when it is drawn with Fomantic-UI)."""
-    if not fomantic_installed():
-        return
-    IMAGES.mkdir(parents=True, exist_ok=True)
-    browser.page.locator(selector).screenshot(path=str(IMAGES / name), animations="disabled")
+def screenshot(browser: Browser, selector: str, name: str) -> Path:
+    """Take a picture of the bar for ``docs/images/<name>``.
+
+    The documentation's copy is written when it is missing or when
+    ``CPT_UPDATE_SCREENSHOTS=1`` (so that a test run leaves the checkout clean);
+    otherwise the picture goes to the run's temporary folder. Only bars drawn
+    with Fomantic-UI are pictured for the documentation.
+    """
+    target = IMAGES / name
+    if not fomantic_installed() or (
+        target.exists() and not os.environ.get("CPT_UPDATE_SCREENSHOTS")
+    ):
+        target = Path(os.environ["CPT_TMP"]) / name
+    target.parent.mkdir(parents=True, exist_ok=True)
+    browser.page.locator(selector).screenshot(path=str(target), animations="disabled")
+    assert target.stat().st_size > 0
+    return target
