@@ -31,12 +31,14 @@ DEFAULTS: dict[str, Any] = {
     # Seconds a background flush waits for a SQLite write lock before it gives
     # up and retries at the next flush.
     "SQLITE_BUSY_TIMEOUT": 0.05,
-    # Let anonymous requests read jobs that have no owner.
+    # Let requests (anonymous ones too) read jobs that have no owner; nobody
+    # may delete or cancel them through the API.
     "ANONYMOUS_OWNERLESS": False,
-    # Let staff users read (not delete or cancel) every user's jobs.
+    # Let staff users read (not delete or cancel) every user's jobs by id.
     "STAFF_SEES_ALL": False,
     # Dotted path to a callable ``(request, job) -> bool`` deciding whether a
-    # request may see a job; replaces the owner rule when set.
+    # request may read, delete and cancel a job; replaces the owner rule when
+    # set. Lists without ``?job_id=`` always show the user's own jobs.
     "PERMISSION": None,
     # Default and maximum page sizes of the list endpoints.
     "PAGE_SIZE": 20,
