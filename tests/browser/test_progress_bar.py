@@ -460,11 +460,14 @@ def test_init_all_starts_new_elements_once_and_bad_arguments_are_clear(
             late.setAttribute('data-progress-job-id', 'not-yet');
             late.setAttribute('data-progress-poll-interval', '200');
             late.setAttribute('data-progress-title', 'Later');
+            const slow = new ProgressPolling(document.createElement('div'), 'x',
+                                             {pollInterval: 20000});
+            slow.stop();
             return [ProgressPolling.initAll(host).length, ProgressPolling.initAll(host).length,
-                    late.progressPolling.options.pollInterval];
+                    late.progressPolling.options.pollInterval, slow.options.maxBackoff];
         }"""
     )
-    assert started == [1, 0, 200]
+    assert started == [1, 0, 200, 20000]
     assert browser.page.locator("#late .progress-polling-title").inner_text() == "Later"
     browser.page.wait_for_selector("#late .progress-polling-message >> text=Waiting for the job")
     errors = browser.page.evaluate(

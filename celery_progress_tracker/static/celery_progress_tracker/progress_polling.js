@@ -585,7 +585,8 @@
       opts.autoHideDelay = toNumber("autoHideDelay", opts.autoHideDelay, 0);
       opts.notFoundGrace = toNumber("notFoundGrace", opts.notFoundGrace, 0);
       opts.maxNetworkFailures = toNumber("maxNetworkFailures", opts.maxNetworkFailures, 1);
-      opts.maxBackoff = toNumber("maxBackoff", opts.maxBackoff, opts.pollInterval);
+      // Backing off never polls faster than the normal pace.
+      opts.maxBackoff = Math.max(opts.pollInterval, toNumber("maxBackoff", opts.maxBackoff, 0));
       opts.requestTimeout = toNumber("requestTimeout", opts.requestTimeout, 100);
       opts.apiBase = String(opts.apiBase || DEFAULTS.apiBase);
       if (opts.apiBase.charAt(opts.apiBase.length - 1) !== "/") {
