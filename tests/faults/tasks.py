@@ -137,3 +137,13 @@ def increments(job_id: str, count: int) -> dict[str, float]:
     for _ in range(count):
         progress.update_progress(processed=1)
     return {"pid": os.getpid(), "start": start, "end": time.monotonic()}
+
+
+@shared_task(base=ProgressTask, bind=True, acks_late=True, name="tests.faults.steady_late")
+def steady_late(self: ProgressTask, items: int, delay: float) -> int:
+    """``steady`` acknowledged after it runs: a message cut short is delivered again."""
+    self.set_total(items)
+    for idx in range(items):
+        time.sleep(delay)
+        self.progress(1, f"item {idx + 1}")
+    return items

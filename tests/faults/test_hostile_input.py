@@ -60,15 +60,6 @@ def assert_consistent(job: SSEProgress) -> None:
     assert job.completed_at >= job.started_at
 
 
-#: Bad calls that ``ProgressTask`` accepts today (see docs/reliability.md).
-KNOWN_DEFECTS = {
-    # Once accepted (a count past the column's limit, clamped at flush; a list
-    # as metadata, refused without naming the argument); now refused at the call.
-    "progress(2**31)",
-    "set_metadata([1, 2])",
-}
-
-
 def run_bad_calls(queue: str | None, names: list[str]) -> tuple[dict[str, str], SSEProgress]:
     result = fault_tasks.hostile_calls.apply_async((names,), queue=queue)
     raised = result.get(timeout=60)
@@ -87,7 +78,7 @@ def wrong_errors(raised: dict[str, str]) -> dict[str, str]:
 
 def test_bad_calls_in_a_task_body_raise_naming_the_argument(worker_process: Any) -> None:
     assert set(EXPECTED_ERRORS) == set(fault_tasks.BAD_BODY_CALLS)
-    names = [name for name in fault_tasks.BAD_BODY_CALLS if name not in KNOWN_DEFECTS]
+    names = list(fault_tasks.BAD_BODY_CALLS)
     proc = worker_process(concurrency=1)
     raised, job = run_bad_calls(proc.queue, names)
     assert not wrong_errors(raised), f"calls without the expected error: {wrong_errors(raised)}"
@@ -100,13 +91,6 @@ def test_bad_calls_in_a_task_body_raise_naming_the_argument(worker_process: Any)
     assert job.current_message == cut(fault_tasks.HUGE_MESSAGE, 1000)
     assert job.current_message.endswith(ELLIPSIS) and job.current_message.startswith("final x")
     assert_consistent(job)
-
-
-@pytest.mark.parametrize("name", sorted(KNOWN_DEFECTS))
-def test_known_defects_raise_naming_the_argument(worker: Any, name: str) -> None:
-    raised, job = run_bad_calls(None, [name])
-    assert not wrong_errors(raised), raised
-    assert job.processed_items == 1
 
 
 def test_an_uncaught_bad_call_fails_the_job_with_its_error(worker: Any) -> None:
