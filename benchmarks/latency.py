@@ -14,7 +14,9 @@ import time
 from typing import Any
 
 from benchmarks import tasks, web
+from benchmarks.services import wait_until
 from celery_progress_tracker.conf import settings
+from celery_progress_tracker.models import SSEProgress, Status
 
 
 def _percentile(values: list[float], pct: float) -> float:
@@ -24,6 +26,7 @@ def _percentile(values: list[float], pct: float) -> float:
 
 
 def measure(base: str, session: web.Session, queue: str, calls: int) -> dict[str, Any]:
+    tasks.stats.apply_async(args=(True,), queue=queue).get(timeout=60)
     result = tasks.latency.apply_async(args=(calls, 7), queue=queue, progress_owner=session.user)
     path = f"/core/sse-progress/{result.id}/"
     headers = {"Cookie": session.cookie}
@@ -42,6 +45,13 @@ def measure(base: str, session: web.Session, queue: str, calls: int) -> dict[str
         for count in range(len(seen) + 1, processed + 1):
             seen[count] = now
     times = result.get(timeout=60)
+    job = wait_until(
+        lambda: SSEProgress.objects.filter(job_id=result.id, status=Status.COMPLETED).first(),
+        60,
+        "the job's final write",
+    )
+    # The same single worker process ran the job: its counters are the job's writes.
+    writes = tasks.stats.apply_async(args=(True,), queue=queue).get(timeout=60)["db_writes"]
     latencies_ms = [(seen[idx + 1] - called) * 1000 for idx, called in enumerate(times)]
     return {
         "calls": calls,
@@ -50,4 +60,7 @@ def measure(base: str, session: web.Session, queue: str, calls: int) -> dict[str
         "p50_ms": statistics.median(latencies_ms),
         "p95_ms": _percentile(latencies_ms, 95),
         "max_ms": max(latencies_ms),
+        "task_seconds": job.duration,
+        "db_writes": writes,
+        "db_writes_allowed": job.duration / settings.FLUSH_INTERVAL + 3,
     }
