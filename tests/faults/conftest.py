@@ -14,6 +14,7 @@ from django.db import connection
 # registered before a worker starts.
 import tests.tasks  # noqa: F401
 from tests.conftest import WorkerProcess
+from tests.faults.server import GunicornServer
 
 
 def require_networked_services() -> None:
@@ -41,3 +42,11 @@ def queue_workers(transactional_db: None) -> Iterator[Callable[..., WorkerProces
     yield start
     for proc in started:
         proc.stop(signal.SIGTERM, timeout=30)
+
+
+@pytest.fixture
+def gunicorn(transactional_db: None) -> Iterator[GunicornServer]:
+    """A real gunicorn (4 sync workers) serving the test project on the test database."""
+    server = GunicornServer()
+    yield server
+    server.stop()
