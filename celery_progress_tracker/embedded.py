@@ -38,8 +38,11 @@ def _write_atomically(path: str | bytes, data: bytes) -> None:
 class FilesystemChannel(filesystem.Channel):
     def _put(self, queue: str, payload: Any, **kwargs: Any) -> None:  # type: ignore[override]
         name = f"{round(monotonic() * 1000)}_{uuid.uuid4()}.{queue}.msg"
-        # The temporary name does not end in ".msg": consumers skip it.
-        tmp = os.path.join(self.data_folder_out, f".{name}.part")
+        # Written in a subfolder first, under a name no consumer looks for,
+        # then moved into the queue folder in one step.
+        staging = os.path.join(self.data_folder_out, ".staging")
+        os.makedirs(staging, exist_ok=True)
+        tmp = os.path.join(staging, f"{uuid.uuid4().hex}.part")
         with open(tmp, "wb") as file:
             file.write(dumps(payload).encode())
         os.replace(tmp, os.path.join(self.data_folder_out, name))
