@@ -6,36 +6,23 @@ required on CI (``CI`` is set there): a missing browser fails instead of skippin
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, require
 from tests.test_demo_smoke import demo  # noqa: F401  (the launcher fixture)
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 #: Generous: other test runs share the machine's two cores.
 TIMEOUT_MS = 90_000
 
 
 @pytest.fixture
 def page(demo: Any) -> Any:  # noqa: F811
-    if not CHROMIUM.exists():
-        message = f"Chromium is missing ({CHROMIUM}): run .ci/steps/browser-setup.sh"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
+    require(CHROMIUM, "Chromium")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
