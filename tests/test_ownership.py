@@ -1,0 +1,50 @@
+"""A job started while a request is handled belongs to the request's user."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from django.db import connection
+from django.test import Client
+
+from celery_progress_tracker.models import SSEProgress
+from tests.conftest import row, wait_for, wait_status
+
+pytestmark = pytest.mark.core
+
+
+@pytest.fixture
+def atomic_requests() -> Iterator[None]:
+    connection.settings_dict["ATOMIC_REQUESTS"] = True
+    try:
+        yield
+    finally:
+        connection.settings_dict["ATOMIC_REQUESTS"] = False
+
+
+def test_request_user_owns_the_job_without_extra_code(worker: Any, django_user_model: Any) -> None:
+    alice = django_user_model.objects.create_user("alice")
+    client = Client()
+    client.force_login(alice)
+    job_id = client.post("/start/").json()["job_id"]
+    assert row(job_id).user_id == alice.pk  # from the publish, before any worker
+    job = wait_status(job_id, "completed")
+    assert job.user_id == alice.pk
+
+
+def test_anonymous_request_gives_an_ownerless_job(worker: Any) -> None:
+    job_id = Client().post("/start/").json()["job_id"]
+    assert wait_status(job_id, "completed").user_id is None
+
+
+def test_delay_on_commit_under_atomic_requests(
+    worker: Any, django_user_model: Any, atomic_requests: None
+) -> None:
+    bob = django_user_model.objects.create_user("bob")
+    client = Client()
+    client.force_login(bob)
+    assert client.post("/start-on-commit/").status_code == 200
+    job = wait_for(lambda: SSEProgress.objects.filter(user=bob, status="completed").first())
+    assert (job.processed_items, job.total_items) == (3, 3)
