@@ -13,6 +13,9 @@ from django.db import connection
 # Every task (and ``celery.ping``, which the worker fixtures wait for) is
 # registered before a worker starts.
 import tests.tasks  # noqa: F401
+
+# The browser tests' fixtures (a logged-in Chromium page), for test_browser_xss.py.
+from tests.browser.conftest import browser, chromium, user  # noqa: F401
 from tests.conftest import WorkerProcess
 from tests.faults.server import GunicornServer
 

@@ -147,3 +147,15 @@ def steady_late(self: ProgressTask, items: int, delay: float) -> int:
         time.sleep(delay)
         self.progress(1, f"item {idx + 1}")
     return items
+
+
+@shared_task(base=ProgressTask, bind=True, name="tests.faults.text_payload")
+def text_payload(self: ProgressTask, payload: str, fail: bool) -> str:
+    """Put ``payload`` in every text the job carries: message, metadata, error."""
+    self.set_total(2)
+    self.set_metadata({payload: payload, "nested": [payload, {"html": payload}]})
+    self.progress(1, payload)
+    if fail:
+        raise RuntimeError(payload)
+    self.progress(1, payload)
+    return payload
