@@ -100,8 +100,7 @@ def run(args: argparse.Namespace, log_dir: Path) -> dict[str, Any]:
             _say("end-to-end latency")
             results["latency"] = latency.measure(base, session, queue, args.latency_calls)
         finally:
-            _say("stopping the worker")
-        worker.stop()
+            worker.stop()
         if args.backend == "postgres":
             _say("many jobs")
             results["many"] = many_jobs.measure(

@@ -23,7 +23,7 @@ from typing import Any
 from benchmarks import services
 
 
-def profile(requests: int, rows: int) -> str:
+def profile(requests: int, rows: int, endpoint: str) -> str:
     import django
     from django.core.management import call_command
 
@@ -68,14 +68,14 @@ def profile(requests: int, rows: int) -> str:
             f"  {len(queries)} queries: {' | '.join(q[:70] for q in queries)}"
         )
     profiler = cProfile.Profile()
-    path, extra = endpoints["tracker"]
+    path, extra = endpoints[endpoint]
     profiler.enable()
     for _ in range(requests):
         client.get(path, **extra)
     profiler.disable()
     stream = io.StringIO()
     pstats.Stats(profiler, stream=stream).sort_stats("tottime").print_stats(25)
-    out += ["", "cProfile of this package's job detail (own time):", stream.getvalue()]
+    out += ["", f"cProfile of {endpoint} (own time):", stream.getvalue()]
     return "\n".join(out)
 
 
@@ -84,6 +84,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--backend", choices=("postgres", "embedded"), default="postgres")
     parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--rows", type=int, default=1000)
+    parser.add_argument("--profile", default="tracker", help="the endpoint to profile")
     args = parser.parse_args(argv)
     run_id = str(os.getpid())
     tmp = Path(tempfile.mkdtemp(prefix=f"cpt-bench-{run_id}-"))
@@ -102,7 +103,7 @@ def main(argv: list[str] | None = None) -> int:
             os.environ["BENCH_PG_NAME"] = dbname
             redis, url = services.start_redis(tmp)
             os.environ["BENCH_REDIS_URL"] = url
-        print(profile(args.requests, args.rows))
+        print(profile(args.requests, args.rows, args.profile))
     finally:
         if redis is not None:
             redis.stop()

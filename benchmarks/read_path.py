@@ -61,7 +61,7 @@ def measure(
     ours = f"/core/sse-progress/{job_id}/"
     runs: dict[int, dict[str, list[dict[str, Any]]]] = {size: {} for size in sizes}
     rows: dict[int, int] = {}
-    for _ in range(repeat):
+    for rep in range(repeat):
         for size in sizes:
             web.empty_table()
             web.running_job(session.user, job_id)
@@ -78,7 +78,12 @@ def measure(
                 "celery_progress_anonymous": (f"/celery-progress/{task_id}/", {}),
                 "celery_progress_secured": (f"/celery-progress-secured/{task_id}/", cookie),
             }
-            for name, (path, headers) in endpoints.items():
+            # A different endpoint goes first in each repetition: the first one
+            # measured after a fill must not always be the same.
+            order = list(endpoints)
+            order = order[rep % len(order) :] + order[: rep % len(order)]
+            for name in order:
+                path, headers = endpoints[name]
                 result = web.wrk(base + path, headers, seconds)
                 runs[size].setdefault(name, []).append(result)
     results: dict[str, Any] = {}
