@@ -7,15 +7,18 @@ task ended.
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import datetime
 from typing import Any
 
 import pytest
+from django.test import Client
 
 from celery_progress_tracker.models import SSEProgress
 from celery_progress_tracker.validation import ELLIPSIS
 from tests import tasks
+from tests.api_support import detail_url
 from tests.conftest import row, wait_status
 from tests.faults import tasks as fault_tasks
 
@@ -48,8 +51,14 @@ def cut(text: str, length: int) -> str:
     return text if len(text) <= length else text[: length - 1] + ELLIPSIS
 
 
+@pytest.fixture(autouse=True)
+def _ownerless_jobs_readable(settings: Any) -> None:
+    # The jobs here have no owner: let the API show them to an anonymous client.
+    settings.PROGRESS_TRACKER_ANONYMOUS_OWNERLESS = True
+
+
 def assert_consistent(job: SSEProgress) -> None:
-    """The invariants no input may break."""
+    """The invariants no input may break, and the API still answers for the row."""
     assert 0 <= job.processed_items <= 2**31 - 1
     assert 0 <= job.failed_items <= 2**31 - 1
     assert 0 <= job.progress_percentage <= 100
@@ -58,6 +67,14 @@ def assert_consistent(job: SSEProgress) -> None:
     assert len(job.task_type) <= 100
     assert job.started_at is not None and job.completed_at is not None
     assert job.completed_at >= job.started_at
+    response = Client().get(detail_url(job.job_id))
+    assert response.status_code == 200, response.content[:300]
+    data = json.loads(response.content)
+    assert (data["status"], data["processed_items"], data["current_message"]) == (
+        job.status,
+        job.processed_items,
+        job.current_message,
+    )
 
 
 def run_bad_calls(queue: str | None, names: list[str]) -> tuple[dict[str, str], SSEProgress]:
