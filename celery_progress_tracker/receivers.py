@@ -19,6 +19,7 @@ reopened by its own task starting again or succeeding.
 from __future__ import annotations
 
 import logging
+import time
 from datetime import datetime, timedelta
 from datetime import timezone as dt_timezone
 from numbers import Real
@@ -26,7 +27,7 @@ from typing import Any
 
 from celery import current_app, signals
 from celery import states as celery_states
-from django.db import transaction
+from django.db import connections, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -51,6 +52,9 @@ logger = logging.getLogger(__name__)
 #: Statuses a finishing task may close: active ones, and a row closed because
 #: its worker was lost (the task turned out to be alive).
 REOPENABLE = Q(status__in=ACTIVE_STATUSES) | Q(status=Status.FAILED, error__startswith=WORKER_LOST)
+
+#: Seconds between the attempts of a final write that fails (about 30 s in all).
+FINAL_WRITE_RETRY_DELAYS = (0.5, 1.0, 2.0, 4.0, 8.0, 15.0)
 
 #: Statuses a starting task may leave: those, and a row cancelled by the worker
 #: (revoked, cut short by a shutdown) rather than by a user: when Celery runs
@@ -212,16 +216,38 @@ def _finish(task_id: str, status: str, *, attempt: int | None = None, **fields: 
     fields.setdefault("updated_at", now)
     if status != Status.PENDING:
         fields.setdefault("completed_at", now)
-    try:
-        rows = _rows(task_id).filter(REOPENABLE)
-        if attempt is not None:
-            rows = rows.filter(retries=attempt)
-        changed = rows.update(status=status, **fields)
-    except Exception:
-        logger.exception("could not mark job %s as %s", task_id, status)
+    rows = _rows(task_id).filter(REOPENABLE)
+    if attempt is not None:
+        rows = rows.filter(retries=attempt)
+    changed = _write_final(rows, task_id, status=status, **fields)
+    if changed is None:
         return
     if not changed:
         logger.info("job %s: not marked %s (row missing or already final)", task_id, status)
+
+
+def _write_final(rows: SSEProgressQuerySet, task_id: str, **fields: Any) -> int | None:
+    """Update ``rows``, retrying while the database is unreachable.
+
+    The final write is the one a job cannot do without: a lost one leaves the
+    row running until the reaper closes it as failed. So it is retried, on a
+    fresh connection, for about half a minute; inside the caller's transaction
+    (eager mode) it is not, since reconnecting would drop that transaction.
+    Returns the number of rows changed, or ``None`` if every attempt failed.
+    """
+    connection = connections[settings.DATABASE_ALIAS]
+    delays = () if connection.in_atomic_block else FINAL_WRITE_RETRY_DELAYS
+    for delay in (0.0, *delays):
+        if delay:
+            time.sleep(delay)
+        try:
+            return int(rows.update(**fields))
+        except Exception as exc:
+            logger.warning("final write of job %s failed (%s), retrying", task_id, exc)
+            if not connection.in_atomic_block:
+                connection.close()
+    logger.error("could not write the final state of job %s: %s", task_id, fields.get("status"))
+    return None
 
 
 def on_task_success(sender: Any = None, **kwargs: Any) -> None:
@@ -246,6 +272,18 @@ def on_task_retry(
     sender: Any = None, request: Any = None, reason: Any = None, **kwargs: Any
 ) -> None:
     if not isinstance(sender, ProgressTask) or request is None or not request.id:
+        return
+    if reason is None:
+        # Not a retry: the worker cancelled the running task (cold shutdown,
+        # lost connection). Only an unacknowledged message comes back.
+        if getattr(request, "acks_late", False) or sender.acks_late:
+            _finish(request.id, Status.PENDING, current_message="Stopped by the worker, requeued")
+        else:
+            _finish(
+                request.id,
+                Status.FAILED,
+                error=f"{WORKER_LOST}: the worker stopped while the task ran",
+            )
         return
     attempt = int(request.retries or 0) + 1
     max_retries = sender.max_retries
@@ -297,11 +335,19 @@ def on_task_postrun(
     flusher.unregister(job)
     tracker.deactivate(job)
     if not job.finalised and not job.detached and task_id:
-        # Ignore / Reject: no success or failure signal was sent.
+        # No success, failure or retry signal was sent.
         if state == celery_states.REJECTED:
             _finish(task_id, Status.PENDING, current_message="Rejected, may be redelivered")
-        else:
+        elif state == celery_states.IGNORED:
             _finish(task_id, Status.CANCELLED, current_message="Ignored by the task")
+        else:
+            # Interrupted by the worker itself (cold shutdown, terminate): what
+            # happened is a lost worker; a redelivery reopens the row.
+            _finish(
+                task_id,
+                Status.FAILED,
+                error=f"{WORKER_LOST}: the worker stopped while the task ran",
+            )
 
 
 RECEIVERS = (

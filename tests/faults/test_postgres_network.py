@@ -106,10 +106,6 @@ def test_database_link_cut_for_5_s_mid_task(worker_process: Any) -> None:
     print(f"database cut: {figures | {'log': ''}}")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the success signal's write fails once and is not retried (docs/reliability.md)",
-)
 def test_database_link_down_when_the_task_ends(worker_process: Any) -> None:
     # The task finishes while PostgreSQL is unreachable: its final write (the
     # success signal) must not be lost, or the row would wait for the reaper

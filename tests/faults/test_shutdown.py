@@ -31,9 +31,6 @@ def test_sigterm_mid_task_lets_it_finish_with_exact_counts(worker_process: Any, 
     assert not SSEProgress.objects.active().exists()
 
 
-@pytest.mark.xfail(
-    strict=True, reason="the row ends cancelled, 'Ignored by the task' (docs/reliability.md)"
-)
 def test_cold_shutdown_mid_task_fails_the_row_as_worker_lost(worker_process: Any) -> None:
     # SIGQUIT terminates the running task. Its message was acknowledged at
     # receipt (no acks_late), so nothing will run it again: the row must end
