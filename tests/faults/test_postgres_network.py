@@ -122,7 +122,7 @@ def test_database_link_down_when_the_task_ends(worker_process: Any) -> None:
         proxy.restore()
         # The link is back: a final write that is retried lands within seconds.
         try:
-            job = wait_status(result.id, "completed", "failed", "cancelled", timeout=30)
+            job = wait_status(result.id, "completed", "failed", "cancelled", timeout=20)
         except AssertionError:
             job = row(result.id)
             raise AssertionError(
