@@ -61,6 +61,7 @@ def run(args: argparse.Namespace, log_dir: Path) -> dict[str, Any]:
 
     django.setup()
     call_command("migrate", verbosity=0)
+    call_command("migrate", database="big", verbosity=0)
 
     from benchmarks import latency, many_jobs, read_path, web, write_path
 
@@ -71,6 +72,7 @@ def run(args: argparse.Namespace, log_dir: Path) -> dict[str, Any]:
         "web_workers": WEB_WORKERS,
         "wrk_seconds": args.wrk_seconds,
         "repeat": args.repeat,
+        "read_repeat": args.read_repeat,
     }
 
     worker = services.start_worker("write-worker", {}, log_dir, queue=queue)
@@ -88,12 +90,19 @@ def run(args: argparse.Namespace, log_dir: Path) -> dict[str, Any]:
 
     if args.write_only:
         return results
-    sizes = [1_000, args.big_rows]
-    gunicorn, base = services.start_gunicorn({}, log_dir, WEB_WORKERS)
+    # The second web server's default database is the one with the large table.
+    if args.backend == "postgres":
+        big_db = {"BENCH_PG_NAME": os.environ["BENCH_PG_BIG_NAME"]}
+    else:
+        big_db = {"BENCH_SQLITE_NAME": os.environ["BENCH_SQLITE_BIG_NAME"]}
+    gunicorn, base = services.start_gunicorn("gunicorn", {}, log_dir, WEB_WORKERS)
+    big_gunicorn, big_base = services.start_gunicorn("gunicorn-big", big_db, log_dir, WEB_WORKERS)
     try:
         session = web.login()
         _say("read path")
-        results["read"] = read_path.measure(base, session, sizes, args.wrk_seconds, args.repeat)
+        bases = {1_000: (base, "default"), args.big_rows: (big_base, "big")}
+        results["read"] = read_path.measure(bases, session, args.wrk_seconds, args.read_repeat)
+        big_gunicorn.stop()
         worker = services.start_worker("latency-worker", {}, log_dir, queue=queue)
         try:
             _wait_worker(queue)
@@ -108,6 +117,7 @@ def run(args: argparse.Namespace, log_dir: Path) -> dict[str, Any]:
                 args.many_seconds, WEB_WORKERS, args.max_jobs,
             )  # fmt: skip
     finally:
+        big_gunicorn.stop()
         gunicorn.stop()
     return results
 
@@ -117,9 +127,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--backend", choices=("postgres", "embedded"), required=True)
     parser.add_argument("--output", type=Path, required=True)
     parser.add_argument("--items", type=int, default=100_000)
-    parser.add_argument("--slow-items", type=int, default=20_000)
+    parser.add_argument("--slow-items", type=int, default=10_000)
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--wrk-seconds", type=float, default=5.0)
+    parser.add_argument("--read-repeat", type=int, default=5)
+    parser.add_argument("--wrk-seconds", type=float, default=3.0)
     parser.add_argument("--big-rows", type=int, default=1_000_000)
     parser.add_argument("--latency-calls", type=int, default=60)
     parser.add_argument("--many-seconds", type=float, default=15.0)
@@ -138,13 +149,16 @@ def main(argv: list[str] | None = None) -> int:
         }
     )
     redis = None
-    dbname = f"bench_{run_id}"
+    dbnames = [f"bench_{run_id}", f"bench_{run_id}_big"]
     try:
         if args.backend == "postgres":
-            services.pg_admin(f"CREATE DATABASE {dbname}")
-            os.environ["BENCH_PG_NAME"] = dbname
+            for name in dbnames:
+                services.pg_admin(f"CREATE DATABASE {name}")
+            os.environ["BENCH_PG_NAME"], os.environ["BENCH_PG_BIG_NAME"] = dbnames
             redis, url = services.start_redis(tmp)
             os.environ["BENCH_REDIS_URL"] = url
+        else:
+            os.environ["BENCH_SQLITE_BIG_NAME"] = str(tmp / "bench-big.sqlite3")
         results = run(args, tmp)
     except Exception:
         print(f"benchmark failed; logs in {tmp}", file=sys.stderr)
@@ -156,7 +170,8 @@ def main(argv: list[str] | None = None) -> int:
             from django.db import connections
 
             connections.close_all()
-            services.pg_admin(f"DROP DATABASE IF EXISTS {dbname} WITH (FORCE)")
+            for name in dbnames:
+                services.pg_admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
     args.output.write_text(json.dumps(results, indent=2))
     return 0
 

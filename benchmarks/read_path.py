@@ -48,47 +48,46 @@ def _medians(samples: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def measure(
-    base: str, session: web.Session, sizes: list[int], seconds: float, repeat: int
+    bases: dict[int, tuple[str, str]], session: web.Session, seconds: float, repeat: int
 ) -> dict[str, Any]:
     """wrk on every endpoint at every table size, ``repeat`` times; medians per endpoint.
 
-    Each repetition measures every size in turn (the table is emptied and filled
-    again), so a busy moment of the shared machine cannot favour one size.
+    ``bases`` maps each table size to a web server and its database alias: each
+    size has its own database and gunicorn, so the sizes are measured in turn
+    within each repetition and a busy moment of the shared machine hits all of
+    them alike.
     """
     job_id = str(uuid.uuid4())
     task_id = _celery_progress_task()
     cookie = {"Cookie": session.cookie}
     ours = f"/core/sse-progress/{job_id}/"
-    runs: dict[int, dict[str, list[dict[str, Any]]]] = {size: {} for size in sizes}
-    rows: dict[int, int] = {}
-    for rep in range(repeat):
-        for size in sizes:
-            web.empty_table()
-            web.running_job(session.user, job_id)
-            web.fill_rows(size)
-            rows[size] = SSEProgress.objects.count()
-            etag = _check(base, ours, cookie, 200)["etag"]
-            not_modified = {**cookie, "If-None-Match": etag}
-            _check(base, ours, not_modified, 304)
-            _check(base, f"/celery-progress/{task_id}/", {}, 200)
-            _check(base, f"/celery-progress-secured/{task_id}/", cookie, 200)
-            endpoints = {
-                "tracker": (ours, cookie),
-                "tracker_304": (ours, not_modified),
-                "celery_progress_anonymous": (f"/celery-progress/{task_id}/", {}),
-                "celery_progress_secured": (f"/celery-progress-secured/{task_id}/", cookie),
-            }
-            # A different endpoint goes first in each repetition: the first one
-            # measured after a fill must not always be the same.
-            order = list(endpoints)
-            order = order[rep % len(order) :] + order[: rep % len(order)]
-            for name in order:
-                path, headers = endpoints[name]
-                result = web.wrk(base + path, headers, seconds)
-                runs[size].setdefault(name, []).append(result)
+    endpoints: dict[int, dict[str, tuple[str, dict[str, str]]]] = {}
     results: dict[str, Any] = {}
-    for size in sizes:
-        results[str(size)] = {"rows": rows[size]}
-        for name, samples in runs[size].items():
-            results[str(size)][name] = _medians(samples)
+    for size, (base, alias) in bases.items():
+        if alias != "default":
+            web.copy_login(session, alias)
+        web.running_job(session.user, job_id, using=alias)
+        web.fill_rows(size, using=alias)
+        results[str(size)] = {"rows": SSEProgress.objects.using(alias).count()}
+        etag = _check(base, ours, cookie, 200)["etag"]
+        not_modified = {**cookie, "If-None-Match": etag}
+        _check(base, ours, not_modified, 304)
+        _check(base, f"/celery-progress/{task_id}/", {}, 200)
+        _check(base, f"/celery-progress-secured/{task_id}/", cookie, 200)
+        endpoints[size] = {
+            "tracker": (ours, cookie),
+            "tracker_304": (ours, not_modified),
+            "celery_progress_anonymous": (f"/celery-progress/{task_id}/", {}),
+            "celery_progress_secured": (f"/celery-progress-secured/{task_id}/", cookie),
+        }
+    pairs = [(size, name) for size in bases for name in endpoints[size]]
+    runs: dict[tuple[int, str], list[dict[str, Any]]] = {pair: [] for pair in pairs}
+    for rep in range(repeat):
+        # A different pair goes first in each repetition.
+        shift = rep * len(pairs) // max(repeat, 1)
+        for size, name in pairs[shift:] + pairs[:shift]:
+            path, headers = endpoints[size][name]
+            runs[size, name].append(web.wrk(bases[size][0] + path, headers, seconds))
+    for size, name in pairs:
+        results[str(size)][name] = _medians(runs[size, name])
     return results

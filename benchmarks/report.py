@@ -218,7 +218,7 @@ def render(columns: dict[str, Any], command: str, started: dict[str, str],
         "",
         "## The run",
         "",
-        f"- Command: `{command}` ({seconds / 60:.1f} minutes).",
+        f"- Command: {command} ({seconds / 60:.1f} minutes).",
         f"- Machine: {started['nproc']} CPUs ({started['cpu']}), {started['memory']} of memory,"
         f" {started['os']}. Load average {started['load']} at the start, {ended['load']} at the end"
         " (the machine is shared: other processes ran during the run).",
@@ -265,13 +265,14 @@ def render(columns: dict[str, Any], command: str, started: dict[str, str],
         out += [
             f"### {COLUMNS[column]}",
             "",
-            f"Gunicorn, {res['web_workers']} sync workers; `wrk -t2 -c8 --latency`,"
-            f" {res['wrk_seconds']:g} s per measurement, medians of"
-            f" {res['repeat']} repetitions. Each repetition measures every table size in turn",
-            "(the table is emptied, then filled with `INSERT ... SELECT`: `generate_series` on",
-            "PostgreSQL, a recursive CTE on SQLite) and every endpoint at each size, so a busy",
-            "moment of the shared machine hits all of them. Authenticated requests carry a",
-            "session cookie; the job is a running job of that user.",
+            f"Gunicorn, {res['web_workers']} sync workers, for each table size: each size has its"
+            " own database and its own gunicorn, only one of them under load at a time. `wrk"
+            f" -t2 -c8 --latency`, {res['wrk_seconds']:g} s per measurement; each of"
+            f" {res['read_repeat']} repetitions measures every endpoint at every size in turn"
+            " (starting at a different one each time), so a busy moment of the shared machine"
+            " hits all of them alike; medians. Rows are added with `INSERT ... SELECT`"
+            " (`generate_series` on PostgreSQL, a recursive CTE on SQLite). Authenticated"
+            " requests carry a session cookie; the job is a running job of that user.",
             "",
             *read_table(res["read"]),
             "",
@@ -315,5 +316,8 @@ def render(columns: dict[str, Any], command: str, started: dict[str, str],
 
 
 def command_line() -> str:
-    args = " ".join(sys.argv[1:])
-    return f"python -m benchmarks.run {args}".strip()
+    """The command that produced the report, as Markdown (``make bench`` when run by make)."""
+    command = f"python -m benchmarks.run {' '.join(sys.argv[1:])}".strip()
+    if os.environ.get("MAKELEVEL"):
+        return f"`make bench`, which runs `{command}`"
+    return f"`{command}`"

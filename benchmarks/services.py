@@ -129,13 +129,15 @@ def start_worker(name: str, env: dict[str, str], log_dir: Path, *, pool: str = "
     return Process(name, cmd, env, log_dir)
 
 
-def start_gunicorn(env: dict[str, str], log_dir: Path, workers: int) -> tuple[Process, str]:
+def start_gunicorn(
+    name: str, env: dict[str, str], log_dir: Path, workers: int
+) -> tuple[Process, str]:
     """Gunicorn with ``workers`` sync workers on a free port; returns it and its base URL."""
     port = free_port()
     cmd = [sys.executable, "-m", "gunicorn", "benchmarks.wsgi:application",
            "--workers", str(workers), "--worker-class", "sync", "--bind", f"127.0.0.1:{port}",
            "--backlog", "2048", "--log-level", "warning"]  # fmt: skip
-    proc = Process("gunicorn", cmd, env, log_dir)
+    proc = Process(name, cmd, env, log_dir)
     base = f"http://127.0.0.1:{port}"
 
     def up() -> bool:

@@ -5,8 +5,10 @@ Everything that differs between runs comes from the environment, which
 
 - ``BENCH_BACKEND``: ``postgres`` (PostgreSQL + Redis) or ``embedded`` (SQLite
   in WAL mode + the server-less broker, the package's zero-setup default).
-- ``BENCH_PG_NAME``: the PostgreSQL database of this run (created and dropped
-  by the run: the server is shared).
+- ``BENCH_PG_NAME``, ``BENCH_SQLITE_NAME``: the database of this run (a
+  PostgreSQL database is created and dropped by the run: the server is shared);
+  ``BENCH_PG_BIG_NAME``, ``BENCH_SQLITE_BIG_NAME``: the second one, with the
+  large table of the read path.
 - ``BENCH_REDIS_URL``: the Redis of this run (broker and result backend).
 - ``BENCH_TMP``: a folder of this run (SQLite file, embedded broker folders).
 - ``BENCH_RUN_ID``: makes queue names unique.
@@ -54,37 +56,54 @@ MIDDLEWARE = [
 # Persistent connections: see the module docstring.
 CONN_MAX_AGE = 600
 
-if BACKEND == "postgres":
-    DATABASES = {
-        "default": {
-            "ENGINE": "django.db.backends.postgresql",
-            "NAME": os.environ.get("BENCH_PG_NAME", f"bench_{RUN_ID}"),
-            "USER": os.environ.get("BENCH_PG_USER", "postgres"),
-            "HOST": os.environ.get("BENCH_PG_HOST", "127.0.0.1"),
-            "PORT": int(os.environ.get("BENCH_PG_PORT", "5432")),
-            "CONN_MAX_AGE": CONN_MAX_AGE,
-        }
+
+def _postgres(name: str) -> dict[str, object]:
+    return {
+        "ENGINE": "django.db.backends.postgresql",
+        "NAME": name,
+        "USER": os.environ.get("BENCH_PG_USER", "postgres"),
+        "HOST": os.environ.get("BENCH_PG_HOST", "127.0.0.1"),
+        "PORT": int(os.environ.get("BENCH_PG_PORT", "5432")),
+        "CONN_MAX_AGE": CONN_MAX_AGE,
     }
+
+
+def _sqlite(path: str) -> dict[str, object]:
+    return {
+        "ENGINE": "django.db.backends.sqlite3",
+        "NAME": path,
+        "CONN_MAX_AGE": CONN_MAX_AGE,
+        "OPTIONS": {
+            "init_command": "PRAGMA journal_mode=WAL;",
+            "transaction_mode": "IMMEDIATE",
+            "timeout": 20,
+        },
+    }
+
+
+# ``big``: the database with the large table of the read path, served by a
+# second gunicorn (whose ``default`` it is), so both sizes can be measured in turn.
+if BACKEND == "postgres":
+    DATABASES = {"default": _postgres(os.environ.get("BENCH_PG_NAME", f"bench_{RUN_ID}"))}
+    if os.environ.get("BENCH_PG_BIG_NAME"):
+        DATABASES["big"] = _postgres(os.environ["BENCH_PG_BIG_NAME"])
     CELERY_BROKER_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
     CELERY_RESULT_BACKEND = CELERY_BROKER_URL
 else:
     DATABASES = {
-        "default": {
-            "ENGINE": "django.db.backends.sqlite3",
-            "NAME": str(TMP / "bench.sqlite3"),
-            "CONN_MAX_AGE": CONN_MAX_AGE,
-            "OPTIONS": {
-                "init_command": "PRAGMA journal_mode=WAL;",
-                "transaction_mode": "IMMEDIATE",
-                "timeout": 20,
-            },
-        }
+        "default": _sqlite(os.environ.get("BENCH_SQLITE_NAME", str(TMP / "bench.sqlite3")))
     }
+    if os.environ.get("BENCH_SQLITE_BIG_NAME"):
+        DATABASES["big"] = _sqlite(os.environ["BENCH_SQLITE_BIG_NAME"])
     globals().update(embedded_celery_settings(TMP / "celery"))
     # The same file backend, with a counter of its writes (see benchmarks.counting).
     CELERY_RESULT_BACKEND = "benchmarks.counting:CountingFilesystemBackend+file://" + str(
         TMP / "celery" / "results"
     )
+
+# The read path polls one fixed job for minutes: it must not turn stale (a
+# stale job reads as failed, which changes its ETag) while no worker runs it.
+PROGRESS_TRACKER_STALE_AFTER = 3600.0
 
 QUEUE = f"cpt-bench-{RUN_ID}"
 CELERY_TASK_DEFAULT_QUEUE = QUEUE

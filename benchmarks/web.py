@@ -13,7 +13,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from django.contrib.auth import get_user_model
-from django.db import connection
+from django.db import connections
 from django.test import Client
 from django.utils import timezone
 
@@ -38,20 +38,19 @@ def login(username: str = "bench") -> Session:
     return Session(user, f"sessionid={client.cookies['sessionid'].value}")
 
 
-def empty_table() -> None:
-    """Remove every progress row (and, on PostgreSQL, its index entries at once)."""
-    table = SSEProgress._meta.db_table
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute(f"TRUNCATE {table}")
-        else:
-            cursor.execute(f"DELETE FROM {table}")
+def copy_login(session: Session, using: str) -> None:
+    """Make ``session``'s cookie valid on database ``using`` too (same user, same session)."""
+    from django.contrib.sessions.models import Session as SessionRow
+
+    session.user.save(using=using, force_insert=True)
+    key = session.cookie.split("=", 1)[1]
+    SessionRow.objects.get(pk=key).save(using=using, force_insert=True)
 
 
-def running_job(user: Any, job_id: str | None = None) -> SSEProgress:
+def running_job(user: Any, job_id: str | None = None, using: str = "default") -> SSEProgress:
     """A job row as a running ``ProgressTask`` keeps it."""
     now = timezone.now()
-    return SSEProgress.objects.create(
+    return SSEProgress.objects.using(using).create(
         job_id=job_id or str(uuid.uuid4()),
         user=user,
         task_type="bench",
@@ -65,12 +64,14 @@ def running_job(user: Any, job_id: str | None = None) -> SSEProgress:
     )
 
 
-def fill_rows(target: int) -> None:
+def fill_rows(target: int, using: str = "default") -> None:
     """Add finished, owner-less rows until the table holds ``target`` rows."""
-    missing = target - SSEProgress.objects.count()
+    rows = SSEProgress.objects.using(using)
+    missing = target - rows.count()
     if missing <= 0:
         return
-    start = SSEProgress.objects.filter(job_id__startswith=FILLER_PREFIX).count()
+    start = rows.filter(job_id__startswith=FILLER_PREFIX).count()
+    connection = connections[using]
     columns = (
         "job_id, task_type, status, total_items, processed_items, failed_items,"
         " current_message, metadata, error, retries, has_heartbeat, created_at, updated_at,"
