@@ -12,7 +12,9 @@ from collections.abc import Callable
 from typing import Any
 
 from django.contrib.auth.decorators import login_not_required
-from django.http import HttpRequest, HttpResponse
+from django.core.exceptions import RequestDataTooBig
+from django.http import HttpRequest, HttpResponse, UnreadablePostError
+from django.http.multipartparser import MultiPartParserError
 from django.middleware.csrf import CsrfViewMiddleware
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
@@ -40,7 +42,11 @@ def csrf_failure(request: HttpRequest) -> HttpResponse | None:
     """Django's CSRF check on ``request``: ``None`` if it passes, else the JSON 403."""
     check = _JsonCsrfCheck(_protected_view)
     check.process_request(request)
-    response: HttpResponse | None = check.process_view(request, _protected_view, (), {})
+    try:
+        response: HttpResponse | None = check.process_view(request, _protected_view, (), {})
+    except (MultiPartParserError, UnreadablePostError, RequestDataTooBig) as exc:
+        # Looking for a form token parses the body: a broken one is the client's fault.
+        return json_error("bad_request", f"The request body cannot be read: {exc}")
     return response
 
 

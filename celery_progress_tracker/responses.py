@@ -15,6 +15,7 @@ from django.utils.http import parse_etags
 #: Error codes and their HTTP statuses; ``docs/http-api.md`` lists them.
 ERROR_STATUSES: dict[str, int] = {
     "invalid_parameter": 400,
+    "bad_request": 400,
     "too_many_job_ids": 400,
     "not_authenticated": 401,
     "csrf_failed": 403,
