@@ -317,7 +317,11 @@ def render(columns: dict[str, Any], command: str, started: dict[str, str],
 
 def command_line() -> str:
     """The command that produced the report, as Markdown (``make bench`` when run by make)."""
-    command = f"python -m benchmarks.run {' '.join(sys.argv[1:])}".strip()
+    args = sys.argv[1:]
+    if "--save-json" in args:  # where the raw figures were kept changes no figure
+        index = args.index("--save-json")
+        del args[index : index + 2]
+    command = f"python -m benchmarks.run {' '.join(args)}".strip()
     if os.environ.get("MAKELEVEL"):
         return f"`make bench`, which runs `{command}`"
     return f"`{command}`"

@@ -57,6 +57,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="the CI smoke run")
     parser.add_argument("--output", type=Path, help="write the report there (Markdown)")
     parser.add_argument("--backends", default=",".join(BACKENDS))
+    parser.add_argument("--save-json", type=Path, help="also save the run's raw figures")
+    parser.add_argument("--from-json", type=Path, help="render a saved run, measure nothing")
     for name, value in FULL.items():
         parser.add_argument(f"--{name}", type=type(value), default=None)
     args = parser.parse_args(argv)
@@ -67,13 +69,22 @@ def main(argv: list[str] | None = None) -> int:
             sizes[name] = value
 
     missing = [tool for tool in ("wrk", "redis-server") if shutil.which(tool) is None]
-    if missing:
+    if missing and not args.from_json:
         parser.error(f"not installed: {', '.join(missing)} (apt-get install -y wrk redis-server)")
-    started, start = report.machine(), time.monotonic()
-    # The smoke run proves that everything runs, not how fast: its columns run at once.
-    columns = run_columns(args.backends.split(","), sizes, parallel=args.quick)
-    text = report.render(columns, report.command_line(), started, report.machine(),
-                         report.versions(), time.monotonic() - start)  # fmt: skip
+    if args.from_json:
+        # Render a saved run again (e.g. after editing notes.md): same figures.
+        run = json.loads(args.from_json.read_text())
+    else:
+        started, start = report.machine(), time.monotonic()
+        # The smoke run proves that everything runs, not how fast: its columns run at once.
+        columns = run_columns(args.backends.split(","), sizes, parallel=args.quick)
+        run = {"columns": columns, "command": report.command_line(), "started": started,
+               "ended": report.machine(), "versions": report.versions(),
+               "seconds": time.monotonic() - start}  # fmt: skip
+    if args.save_json:
+        args.save_json.write_text(json.dumps(run, indent=1))
+    text = report.render(run["columns"], run["command"], run["started"], run["ended"],
+                         run["versions"], run["seconds"])  # fmt: skip
     print(text)
     if args.output:
         args.output.write_text(text)
