@@ -61,12 +61,15 @@ def _etag_matches(header: str | None, etag: str) -> bool:
     return "*" in wanted or any(tag.removeprefix("W/") == etag[2:] for tag in wanted)
 
 
+def not_modified(request: HttpRequest, etag: str) -> HttpResponse | None:
+    """A bodiless 304 when ``If-None-Match`` already has ``etag``, else ``None``."""
+    if _etag_matches(request.headers.get("If-None-Match"), etag):
+        return HttpResponseNotModified()
+    return None
+
+
 def conditional_json(request: HttpRequest, data: dict[str, Any], etag: str) -> HttpResponse:
     """``data`` with its ``ETag``, or a bodiless 304 when ``If-None-Match`` already has it."""
-    response: HttpResponse
-    if _etag_matches(request.headers.get("If-None-Match"), etag):
-        response = HttpResponseNotModified()
-    else:
-        response = json_response(data)
+    response = not_modified(request, etag) or json_response(data)
     response["ETag"] = etag
     return response

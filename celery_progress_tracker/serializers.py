@@ -21,6 +21,13 @@ def iso_utc(value: datetime | None) -> str | None:
     return value.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+def reported_status(job: SSEProgress, now: datetime) -> tuple[str, str]:
+    """The status and error as reported: a lost worker's running job reads as failed."""
+    if job.is_stale(now):
+        return str(Status.FAILED), f"{WORKER_LOST}: no heartbeat since {iso_utc(job.updated_at)}"
+    return str(job.status), job.error
+
+
 def job_to_dict(job: SSEProgress, now: datetime | None = None) -> dict[str, Any]:
     """The job's state as reported: the seed's keys first, then the extras.
 
@@ -28,11 +35,7 @@ def job_to_dict(job: SSEProgress, now: datetime | None = None) -> dict[str, Any]
     with a "worker lost" error, before any reaper has closed it.
     """
     now = now or dj_timezone.now()
-    status = job.status
-    error = job.error
-    if job.is_stale(now):
-        status = Status.FAILED
-        error = f"{WORKER_LOST}: no heartbeat since {iso_utc(job.updated_at)}"
+    status, error = reported_status(job, now)
     done = job.processed_items + job.failed_items
     duration = job.duration if job.completed_at else _running_duration(job, now)
     data: dict[str, Any] = {
@@ -69,29 +72,54 @@ def _running_duration(job: SSEProgress, now: datetime) -> float | None:
     return max(0.0, (now - job.started_at).total_seconds())
 
 
-def job_etag(data: dict[str, Any]) -> str:
-    """A weak ETag over the state as reported (status included)."""
-    parts = (
-        data["status"],
-        data["updated_at"],
-        data["processed_items"],
-        data["failed_items"],
-        data["total_items"],
-        data["current_message"],
-        data["error"],
-        data["cancel_requested"],
-    )
+def _weak_etag(parts: tuple[Any, ...]) -> str:
     digest = hashlib.blake2b(repr(parts).encode(), digest_size=12).hexdigest()
     return f'W/"{digest}"'
+
+
+def job_etag(data: dict[str, Any]) -> str:
+    """A weak ETag over a job's state as reported (status included), from its dict."""
+    return _weak_etag(
+        (
+            data["status"],
+            data["updated_at"],
+            data["processed_items"],
+            data["failed_items"],
+            data["total_items"],
+            data["current_message"],
+            data["error"],
+            data["cancel_requested"],
+        )
+    )
+
+
+def row_etag(job: SSEProgress, now: datetime) -> str:
+    """``job_etag(job_to_dict(job, now))``, without building the dict.
+
+    The poll's 304 path: a bar whose job has not changed costs no serialisation.
+    """
+    status, error = reported_status(job, now)
+    return _weak_etag(
+        (
+            status,
+            iso_utc(job.updated_at),
+            job.processed_items,
+            job.failed_items,
+            job.total_items,
+            job.current_message,
+            error,
+            job.cancel_requested_at is not None,
+        )
+    )
 
 
 def list_etag(page: dict[str, Any]) -> str:
     """A weak ETag over a list answer: its jobs' ETags, the count and the page links."""
-    parts = (
-        page["count"],
-        page["next"],
-        page["previous"],
-        tuple(job_etag(job) for job in page["results"]),
+    return _weak_etag(
+        (
+            page["count"],
+            page["next"],
+            page["previous"],
+            tuple(job_etag(job) for job in page["results"]),
+        )
     )
-    digest = hashlib.blake2b(repr(parts).encode(), digest_size=12).hexdigest()
-    return f'W/"{digest}"'

@@ -39,8 +39,9 @@ from celery_progress_tracker.responses import (
     json_error,
     json_response,
     not_found,
+    not_modified,
 )
-from celery_progress_tracker.serializers import job_etag, job_to_dict, list_etag
+from celery_progress_tracker.serializers import job_etag, job_to_dict, list_etag, row_etag
 
 
 def _not_authenticated() -> HttpResponse:
@@ -63,8 +64,12 @@ def _find(job_id: str, *, with_owner: bool = False) -> SSEProgress | None:
 
 
 def _job_response(request: HttpRequest, job: SSEProgress) -> HttpResponse:
-    data = job_to_dict(job)
-    return conditional_json(request, data, job_etag(data))
+    now = timezone.now()
+    etag = row_etag(job, now)
+    # An unchanged job (the common poll) answers 304 without being serialised.
+    response = not_modified(request, etag) or json_response(job_to_dict(job, now))
+    response["ETag"] = etag
+    return response
 
 
 def _list_response(request: HttpRequest, page: dict[str, Any]) -> HttpResponse:
