@@ -417,7 +417,10 @@ def test_auto_hide_and_hidden_sections(browser: Browser, worker: Any, user: Any)
         autoHideOnComplete=True,
         autoHideDelay=300,
     )
-    browser.wait_for_status("#job", "completed")
+    # "attached", not visible: on a slow machine the bar may already be hidden.
+    browser.page.wait_for_selector(
+        "#job .progress-polling[data-status='completed']", state="attached"
+    )
     # Hidden by the options, whether or not the whole bar is hidden yet.
     for section in ("stats", "message"):
         node = browser.page.locator(f"#job .progress-polling-{section}")
