@@ -1,4 +1,8 @@
-"""The admin: find jobs by id, user and type; counters are read-only."""
+"""The admin: find jobs by id, user and type; counters are read-only.
+
+The model's default manager applies ``PROGRESS_TRACKER_DATABASE_ALIAS``, so the
+admin reads and writes the jobs where the rest of the package does.
+"""
 
 from __future__ import annotations
 
@@ -15,6 +19,7 @@ class SSEProgressAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         "job_id",
         "task_type",
         "status",
+        "end_reason",
         "user",
         "processed_items",
         "failed_items",
@@ -22,7 +27,7 @@ class SSEProgressAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         "created_at",
         "completed_at",
     )
-    list_filter = ("status", "task_type")
+    list_filter = ("status", "end_reason", "task_type")
     search_fields = ("job_id", "task_type")
     list_select_related = ("user",)
     raw_id_fields = ("user",)
@@ -40,6 +45,11 @@ class SSEProgressAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         "failed_items",
         "retries",
         "has_heartbeat",
+        "run_token",
+        "root_id",
+        "parent_id",
+        "group_id",
+        "due_at",
         "cancel_requested_at",
         "created_at",
         "updated_at",

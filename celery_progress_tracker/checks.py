@@ -83,6 +83,17 @@ def check_settings(**kwargs: Any) -> list[checks.CheckMessage]:
                 id="celery_progress_tracker.E008",
             )
         )
+    pending = _value("PENDING_TIMEOUT")
+    if pending is not None and (
+        isinstance(pending, bool) or not isinstance(pending, (int, float)) or pending <= 0
+    ):
+        errors.append(
+            checks.Error(
+                f"{PREFIX}PENDING_TIMEOUT must be a positive number of seconds or None,"
+                f" not {pending!r}.",
+                id="celery_progress_tracker.E009",
+            )
+        )
     if not errors:
         errors += _check_timing()
     return errors

@@ -31,6 +31,11 @@ DEFAULTS: dict[str, Any] = {
     # Seconds a background flush waits for a SQLite write lock before it gives
     # up and retries at the next flush.
     "SQLITE_BUSY_TIMEOUT": 0.05,
+    # Seconds after which a pending job that no worker started (its message was
+    # lost: a purged queue, a broker without persistence) is closed as failed
+    # ("never started") by the reaper; counted from its ETA or countdown, or
+    # from its publish. ``None`` keeps pending jobs for ever.
+    "PENDING_TIMEOUT": 86400.0,
     # Let requests (anonymous ones too) read jobs that have no owner; nobody
     # may delete or cancel them through the API.
     "ANONYMOUS_OWNERLESS": False,
@@ -70,6 +75,11 @@ class Settings:
     @property
     def STALE_AFTER(self) -> float:
         return float(self._get("STALE_AFTER"))
+
+    @property
+    def PENDING_TIMEOUT(self) -> float | None:
+        value = self._get("PENDING_TIMEOUT")
+        return None if value is None else float(value)
 
     @property
     def SQLITE_BUSY_TIMEOUT(self) -> float:

@@ -18,3 +18,11 @@ class InvalidTransition(ValueError):
     ``completed``, ``failed`` and ``cancelled`` are final: the manual API raises
     this on any move out of them.
     """
+
+
+class JobIdInUse(ValueError):
+    """A task id given at enqueue names a job of another owner.
+
+    A job id is the row's key: a user's progress is never written into another
+    user's row, so such an enqueue is refused before anything is published.
+    """

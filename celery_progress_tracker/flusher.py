@@ -7,8 +7,10 @@ on its own database connection (Django's connections are per thread): progress
 written here is committed at once, visible to pollers even while the task body
 runs inside ``transaction.atomic()``, and kept if the body rolls back.
 
-A database error is logged and retried at the next tick: it never reaches the
-task.
+Running executions that reported nothing since the last tick are asked, in one
+query, whether a user cancelled their job, so ``self.is_cancelled`` turns true
+within one flush interval. A database error is logged and retried at the next
+tick: it never reaches the task.
 """
 
 from __future__ import annotations
@@ -20,39 +22,27 @@ import time
 from typing import Any
 
 from django.db import connections
-from django.utils import timezone
 
+from celery_progress_tracker import lifecycle
 from celery_progress_tracker.conf import settings
-from celery_progress_tracker.models import SSEProgress, Status
 from celery_progress_tracker.tracker import JobState
-from celery_progress_tracker.validation import MAX_COUNT, clean_text
 
 logger = logging.getLogger(__name__)
 
 
 class FlushStats:
-    """Counters for tests and benchmarks: how many UPDATEs were issued."""
+    """Counters for tests and benchmarks: how many queries the flusher issued."""
 
     def __init__(self) -> None:
         self.writes = 0
         self.errors = 0
 
 
-def snapshot_fields(state: JobState) -> dict[str, Any]:
-    """The row fields that hold ``state``'s counts, message, total and metadata."""
-    fields: dict[str, Any] = {
-        # Clamped, so an absurd count can never make every flush fail.
-        "processed_items": min(state.processed, MAX_COUNT),
-        "failed_items": min(state.failed, MAX_COUNT),
-        "updated_at": timezone.now(),
-    }
-    if state.message is not None:
-        fields["current_message"] = clean_text("message", state.message, 1000)
-    if state.total_set:
-        fields["total_items"] = state.total
-    if state.metadata_version != state.written_metadata_version:
-        fields["metadata"] = dict(state.metadata)
-    return fields
+def _revoked_here() -> Any:
+    """Task ids this worker process was told to revoke (empty outside a worker)."""
+    from celery.worker import state as worker_state
+
+    return worker_state.revoked
 
 
 class Flusher:
@@ -108,52 +98,64 @@ class Flusher:
             time.sleep(max(0.01, settings.FLUSH_INTERVAL))
 
     def flush(self, states: list[JobState]) -> None:
-        """Write each state that changed or whose heartbeat is due."""
+        """Write each state that changed or whose heartbeat is due; look for cancels.
+
+        A running job that reports nothing still learns of a cancel within one
+        flush interval: the idle ones are checked together, in one query.
+        """
         heartbeat = settings.HEARTBEAT_INTERVAL
         now = time.monotonic()
+        idle: list[JobState] = []
+        revoked = _revoked_here()
         for state in states:
-            if state.detached or state.finalised:
+            if state.detached or state.finalised or state.closed:
                 continue
+            if not state.cancel_requested and state.job_id in revoked:
+                # Revoked with terminate on a pool that cannot stop a thread:
+                # the body stops at its next check instead.
+                state.cancel_requested = True
             if state.dirty or now - state.last_write >= heartbeat:
                 self.write(state)
+            elif not state.cancel_requested:
+                idle.append(state)
+        if idle:
+            self.check_cancels(idle)
 
     def write(self, state: JobState) -> bool:
         """Write ``state`` to its row; ``False`` if the database failed."""
-        alias = settings.DATABASE_ALIAS
-        version, metadata_version = state.version, state.metadata_version
-        fields = snapshot_fields(state)
-        rows = SSEProgress.objects.using(alias).filter(
-            job_id=state.job_id, status=Status.IN_PROGRESS, retries=state.retries
-        )
+        version, metadata_version = state.total_version, state.metadata_version
         try:
-            self._prepare_connection(alias)
-            if state.cancel_requested:
-                changed = rows.update(**fields)
-            else:
-                changed = rows.filter(cancel_requested_at__isnull=True).update(**fields)
-                if not changed:
-                    changed = self._check_cancel(rows, state, fields)
+            self._prepare_connection(settings.DATABASE_ALIAS)
+            mine = lifecycle.write_counts(state)
             self.stats.writes += 1
         except Exception as exc:
             self.stats.errors += 1
             logger.warning("progress flush of %s failed, will retry: %s", state.job_id, exc)
             self._close_connection()
             return False
-        if changed:
+        if mine:
             state.written_version = version
             state.written_metadata_version = metadata_version
             state.last_write = time.monotonic()
         else:
-            # The row was finalised, deleted or taken over by a new attempt.
+            # The row was finalised, deleted or taken over by another run.
             state.detached = True
         return True
 
-    def _check_cancel(self, rows: Any, state: JobState, fields: dict[str, Any]) -> int:
-        if rows.filter(cancel_requested_at__isnull=False).exists():
-            state.cancel_requested = True
+    def check_cancels(self, states: list[JobState]) -> None:
+        """Flag the states whose job a user asked to cancel (one query for all)."""
+        try:
+            self._prepare_connection(settings.DATABASE_ALIAS)
+            cancelled = lifecycle.cancel_requested(state.job_id for state in states)
             self.stats.writes += 1
-            return int(rows.update(**fields))
-        return 0
+        except Exception as exc:
+            self.stats.errors += 1
+            logger.warning("progress flusher: cancel check failed, will retry: %s", exc)
+            self._close_connection()
+            return
+        for state in states:
+            if state.job_id in cancelled:
+                state.cancel_requested = True
 
     def _prepare_connection(self, alias: str) -> None:
         connection = connections[alias]

@@ -1,4 +1,4 @@
-"""Closing rows whose worker was lost, and deleting old finished rows."""
+"""Closing jobs nobody will finish, and deleting old ones."""
 
 from __future__ import annotations
 
@@ -8,38 +8,23 @@ from datetime import timedelta
 from django.db.models import Q
 from django.utils import timezone
 
+from celery_progress_tracker import lifecycle
 from celery_progress_tracker.conf import settings
 from celery_progress_tracker.models import (
     FINAL_STATUSES,
-    WORKER_LOST,
     SSEProgress,
     SSEProgressQuerySet,
     Status,
 )
 
-
-def _jobs() -> SSEProgressQuerySet:
-    return SSEProgress.objects.using(settings.DATABASE_ALIAS)
+#: Statuses ``progress_purge`` may delete: the final ones, and ``pending``
+#: (jobs whose message was lost). Running jobs are never purged.
+PURGEABLE_STATUSES = (*FINAL_STATUSES, Status.PENDING)
 
 
 def reap_stale() -> int:
-    """Close running rows with no heartbeat for ``STALE_AFTER`` seconds as failed.
-
-    Returns the number of rows closed. A closed row is reopened if its own task
-    later starts again or succeeds.
-    """
-    now = timezone.now()
-    stale = _jobs().stale(now)
-    closed = 0
-    # One UPDATE per distinct heartbeat time keeps the error text exact; stale
-    # rows are rare, so this stays cheap.
-    for updated_at in stale.values_list("updated_at", flat=True).distinct():
-        closed += stale.filter(updated_at=updated_at).update(
-            status=Status.FAILED,
-            completed_at=now,
-            error=f"{WORKER_LOST}: no heartbeat since {updated_at.isoformat()}",
-        )
-    return closed
+    """Close the jobs nobody will finish (see :func:`lifecycle.reap`); return how many."""
+    return lifecycle.reap()
 
 
 def parse_age(text: str) -> timedelta:
@@ -64,18 +49,18 @@ def parse_age(text: str) -> timedelta:
 def purgeable(
     older_than: timedelta, statuses: Iterable[str] = FINAL_STATUSES
 ) -> SSEProgressQuerySet:
-    """Finished rows completed more than ``older_than`` ago, in ``statuses``.
+    """Rows in ``statuses`` that ended (or, pending, were last touched) ``older_than`` ago.
 
     Raises:
-        ValueError: a status is unknown or not final (active jobs are never purged).
+        ValueError: a status is unknown or running (running jobs are never purged).
     """
     statuses = list(statuses)
     for status in statuses:
-        if status not in FINAL_STATUSES:
-            allowed = ", ".join(FINAL_STATUSES)
+        if status not in PURGEABLE_STATUSES:
+            allowed = ", ".join(PURGEABLE_STATUSES)
             raise ValueError(f"status {status!r} cannot be purged (allowed: {allowed})")
     cutoff = timezone.now() - older_than
-    return _jobs().filter(
+    return SSEProgress.objects.filter(
         Q(completed_at__lt=cutoff) | Q(completed_at__isnull=True, updated_at__lt=cutoff),
         status__in=statuses,
     )

@@ -1,38 +1,54 @@
-"""The ``SSEProgress`` row: one per job, keyed by the Celery task id."""
+"""The ``SSEProgress`` row: one per job, keyed by the Celery task id.
+
+What a row holds is defined here; how its status changes is
+:mod:`celery_progress_tracker.lifecycle` (the manual API below calls it).
+"""
 
 from __future__ import annotations
 
-import logging
 import math
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from django.conf import settings as django_settings
 from django.db import models
-from django.db.models import F, Q
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from celery_progress_tracker.conf import settings
-from celery_progress_tracker.exceptions import InvalidTransition
-from celery_progress_tracker.validation import check_count, check_metadata, clean_text
-
-logger = logging.getLogger(__name__)
-
-#: Prefix of ``error`` on rows closed because their worker was lost; such a row
-#: is reopened if its own task later starts again or succeeds.
-WORKER_LOST = "WorkerLost"
-
+from celery_progress_tracker.validation import (
+    ERROR_LENGTH,
+    JOB_ID_LENGTH,
+    MESSAGE_LENGTH,
+    TASK_TYPE_LENGTH,
+    check_count,
+    check_metadata,
+    clean_error,
+    clean_message,
+    clean_task_type,
+)
 
 if TYPE_CHECKING:
-    # The installed django-stubs type ``TextChoices`` members as tuples; this
-    # twin tells type checkers what they are at run time: ``str`` enum members.
+    # The installed django-stubs type ``TextChoices`` members as tuples; these
+    # twins tell type checkers what they are at run time: ``str`` enum members.
     class Status(models.TextChoices):
         PENDING = "pending"
         IN_PROGRESS = "in_progress"
         COMPLETED = "completed"
         FAILED = "failed"
         CANCELLED = "cancelled"
+
+    class EndReason(models.TextChoices):
+        NONE = ""
+        SUCCEEDED = "succeeded"
+        ERROR = "error"
+        TIME_LIMIT = "time_limit"
+        WORKER_LOST = "worker_lost"
+        CANCELLED = "cancelled"
+        REVOKED = "revoked"
+        EXPIRED = "expired"
+        NEVER_STARTED = "never_started"
 
 else:
 
@@ -44,6 +60,19 @@ else:
         COMPLETED = "completed", _("completed")
         FAILED = "failed", _("failed")
         CANCELLED = "cancelled", _("cancelled")
+
+    class EndReason(models.TextChoices):
+        """Why a job ended (empty while it is active)."""
+
+        NONE = "", _("not ended")
+        SUCCEEDED = "succeeded", _("succeeded")
+        ERROR = "error", _("error")
+        TIME_LIMIT = "time_limit", _("time limit")
+        WORKER_LOST = "worker_lost", _("worker lost")
+        CANCELLED = "cancelled", _("cancelled by a user")
+        REVOKED = "revoked", _("revoked")
+        EXPIRED = "expired", _("expired")
+        NEVER_STARTED = "never_started", _("never started")
 
 
 ACTIVE_STATUSES = (Status.PENDING, Status.IN_PROGRESS)
@@ -74,6 +103,31 @@ class SSEProgressQuerySet(models.QuerySet["SSEProgress"]):
             updated_at__lt=now - timedelta(seconds=settings.STALE_AFTER),
         )
 
+    def never_started(self, now: datetime | None = None) -> SSEProgressQuerySet:
+        """Pending jobs due more than ``PENDING_TIMEOUT`` ago: their message was lost."""
+        timeout = settings.PENDING_TIMEOUT
+        if timeout is None:
+            return self.none()
+        now = now or timezone.now()
+        return self.filter(
+            status=Status.PENDING,
+            has_heartbeat=True,
+            due_at__lt=now - timedelta(seconds=timeout),
+        )
+
+
+class SSEProgressManager(models.Manager.from_queryset(SSEProgressQuerySet)):  # type: ignore[misc]
+    """The default manager: every query goes to ``PROGRESS_TRACKER_DATABASE_ALIAS``.
+
+    The alias is applied here, once, so the API, the admin, the manual API and
+    the management commands all honour it. ``db_manager()``/``using()`` still
+    choose another database explicitly.
+    """
+
+    def get_queryset(self) -> SSEProgressQuerySet:
+        jobs: SSEProgressQuerySet = super().get_queryset()
+        return jobs if self._db else jobs.using(settings.DATABASE_ALIAS)
+
 
 class SSEProgress(models.Model):
     """The progress of one job (the name is kept from the original system).
@@ -85,8 +139,9 @@ class SSEProgress(models.Model):
     """
 
     Status: ClassVar[type[Status]] = Status
+    EndReason: ClassVar[type[EndReason]] = EndReason
 
-    job_id = models.CharField(_("job id"), max_length=255, unique=True)
+    job_id = models.CharField(_("job id"), max_length=JOB_ID_LENGTH, unique=True)
     user = models.ForeignKey(
         django_settings.AUTH_USER_MODEL,
         verbose_name=_("user"),
@@ -94,18 +149,23 @@ class SSEProgress(models.Model):
         null=True,
         blank=True,
     )
-    task_type = models.CharField(_("task type"), max_length=100, blank=True, default="")
+    task_type = models.CharField(
+        _("task type"), max_length=TASK_TYPE_LENGTH, blank=True, default=""
+    )
     status = models.CharField(
         _("status"), max_length=20, choices=Status.choices, default=Status.PENDING
+    )
+    end_reason = models.CharField(
+        _("end reason"), max_length=20, choices=EndReason.choices, blank=True, default=""
     )
     total_items = models.PositiveIntegerField(_("total items"), default=0)
     processed_items = models.PositiveIntegerField(_("processed items"), default=0)
     failed_items = models.PositiveIntegerField(_("failed items"), default=0)
     current_message = models.CharField(
-        _("current message"), max_length=1000, blank=True, default=""
+        _("current message"), max_length=MESSAGE_LENGTH, blank=True, default=""
     )
     metadata = models.JSONField(_("metadata"), default=dict, blank=True)
-    error = models.CharField(_("error"), max_length=1000, blank=True, default="")
+    error = models.CharField(_("error"), max_length=ERROR_LENGTH, blank=True, default="")
     retries = models.PositiveIntegerField(
         _("retries"), default=0, help_text=_("Celery retry count of the current attempt.")
     )
@@ -114,13 +174,29 @@ class SSEProgress(models.Model):
         default=False,
         help_text=_("A worker refreshes updated_at while the job runs (ProgressTask jobs)."),
     )
+    run_token = models.CharField(
+        _("run token"),
+        max_length=32,
+        blank=True,
+        default="",
+        help_text=_("Names the publish whose execution may write this row."),
+    )
+    root_id = models.CharField(_("root id"), max_length=JOB_ID_LENGTH, blank=True, default="")
+    parent_id = models.CharField(_("parent id"), max_length=JOB_ID_LENGTH, blank=True, default="")
+    group_id = models.CharField(_("group id"), max_length=JOB_ID_LENGTH, blank=True, default="")
     cancel_requested_at = models.DateTimeField(_("cancel requested at"), null=True, blank=True)
+    due_at = models.DateTimeField(
+        _("due at"),
+        null=True,
+        blank=True,
+        help_text=_("When a pending job was due to start (publish time, ETA or retry)."),
+    )
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
     updated_at = models.DateTimeField(_("updated at"), default=timezone.now)
     started_at = models.DateTimeField(_("started at"), null=True, blank=True)
     completed_at = models.DateTimeField(_("completed at"), null=True, blank=True)
 
-    objects: ClassVar[SSEProgressQuerySet] = SSEProgressQuerySet.as_manager()  # type: ignore[assignment]
+    objects: ClassVar[SSEProgressManager] = SSEProgressManager()
 
     class Meta:
         verbose_name = _("job progress")
@@ -137,23 +213,37 @@ class SSEProgress(models.Model):
                 name="cpt_running_heartbeat_idx",
                 condition=Q(status="in_progress", has_heartbeat=True),
             ),
+            models.Index(
+                fields=["due_at"],
+                name="cpt_pending_due_idx",
+                condition=Q(status="pending", has_heartbeat=True),
+            ),
             models.Index(fields=["completed_at"], name="cpt_completed_idx"),
+            models.Index(fields=["group_id"], name="cpt_group_idx", condition=~Q(group_id="")),
+            models.Index(fields=["root_id"], name="cpt_root_idx", condition=~Q(root_id="")),
         ]
 
     def __str__(self) -> str:
         return f"{self.task_type or 'job'} {self.job_id} ({self.status})"
 
     def save(self, *args: Any, **kwargs: Any) -> None:
-        self.task_type = clean_text("task_type", self.task_type, 100)
-        self.current_message = clean_text("current_message", self.current_message, 1000)
-        self.error = clean_text("error", self.error, 1000)
-        check_metadata(self.metadata)
+        """Save with every text made storable and every count checked.
+
+        A new row goes to ``PROGRESS_TRACKER_DATABASE_ALIAS``; a loaded one back
+        to the database it came from.
+        """
+        self.task_type = clean_task_type(self.task_type)
+        self.current_message = clean_message(self.current_message, "current_message")
+        self.error = clean_error(self.error)
+        self.metadata = check_metadata(self.metadata)
         for name in ("total_items", "processed_items", "failed_items"):
             check_count(name, getattr(self, name))
         self.updated_at = timezone.now()
         update_fields = kwargs.get("update_fields")
         if update_fields is not None:
             kwargs["update_fields"] = {*update_fields, "updated_at"}
+        if not kwargs.get("using"):
+            kwargs["using"] = self._state.db or settings.DATABASE_ALIAS
         super().save(*args, **kwargs)
 
     # -- numbers ---------------------------------------------------------------
@@ -191,28 +281,17 @@ class SSEProgress(models.Model):
         now = now or timezone.now()
         return (now - self.updated_at).total_seconds() > settings.STALE_AFTER
 
-    # -- the manual API --------------------------------------------------------
-
-    def _queryset(self) -> SSEProgressQuerySet:
-        return (
-            type(self).objects.using(self._state.db or settings.DATABASE_ALIAS).filter(pk=self.pk)
-        )
-
-    def _transition(self, to: str, allowed_from: tuple[str, ...], **fields: Any) -> None:
-        now = timezone.now()
-        fields = {"status": to, "updated_at": now, **fields}
-        changed = self._queryset().filter(status__in=allowed_from).update(**fields)
-        if not changed:
-            current = self._queryset().values_list("status", flat=True).first()
-            if current is None:
-                raise SSEProgress.DoesNotExist(f"job {self.job_id!r} no longer exists")
-            raise InvalidTransition(f"job {self.job_id!r} is {current}: it cannot become {to}")
-        for name, value in fields.items():
-            setattr(self, name, value)
+    # -- the manual API (the seed's), each a lifecycle transition -----------------
 
     def mark_as_started(self) -> None:
-        """Move a pending job to ``in_progress`` and stamp ``started_at``."""
-        self._transition(Status.IN_PROGRESS, ACTIVE_STATUSES, started_at=timezone.now())
+        """Move a pending job to ``in_progress`` and stamp ``started_at``.
+
+        Raises:
+            InvalidTransition: the job is already finished.
+        """
+        from celery_progress_tracker import lifecycle
+
+        lifecycle.mark_started(self)
 
     def update_progress(
         self, processed: int = 0, failed: int = 0, message: str | None = None
@@ -223,33 +302,21 @@ class SSEProgress(models.Model):
         in the database (one ``UPDATE`` with ``F()`` expressions), so nothing is
         lost. The instance's own counts are advanced locally; call
         ``refresh_from_db()`` to read what the other writers added.
+
+        Raises:
+            TypeError, ValueError: a count is not a non-negative int, or the
+                message is not a str.
+            InvalidTransition: the job is already finished.
         """
-        processed = check_count("processed", processed)
-        failed = check_count("failed", failed)
-        fields: dict[str, Any] = {
-            "processed_items": F("processed_items") + processed,
-            "failed_items": F("failed_items") + failed,
-            "updated_at": timezone.now(),
-        }
-        if message is not None:
-            fields["current_message"] = clean_text("message", message, 1000)
-        if not self._queryset().filter(status__in=ACTIVE_STATUSES).update(**fields):
-            current = self._queryset().values_list("status", flat=True).first()
-            if current is None:
-                raise SSEProgress.DoesNotExist(f"job {self.job_id!r} no longer exists")
-            raise InvalidTransition(f"job {self.job_id!r} is {current}: it takes no more progress")
-        self.processed_items += processed
-        self.failed_items += failed
-        if message is not None:
-            self.current_message = fields["current_message"]
-        self.updated_at = fields["updated_at"]
+        from celery_progress_tracker import lifecycle
+
+        lifecycle.add_progress(self, processed, failed, message)
 
     def mark_as_completed(self, message: str | None = None) -> None:
         """Move an active job to ``completed`` and stamp ``completed_at``."""
-        fields: dict[str, Any] = {"completed_at": timezone.now()}
-        if message is not None:
-            fields["current_message"] = clean_text("message", message, 1000)
-        self._transition(Status.COMPLETED, ACTIVE_STATUSES, **fields)
+        from celery_progress_tracker import lifecycle
+
+        lifecycle.mark_completed(self, message)
 
     def mark_as_failed(self, error: object = "") -> None:
         """Move an active job to ``failed``, keeping its counts.
@@ -258,75 +325,36 @@ class SSEProgress(models.Model):
             error: a text or an exception; an exception is stored as
                 ``"ClassName: message"``.
         """
-        if isinstance(error, BaseException):
-            error = format_exception(error)
-        self._transition(
-            Status.FAILED,
-            ACTIVE_STATUSES,
-            completed_at=timezone.now(),
-            error=clean_text("error", error, 1000),
-        )
+        from celery_progress_tracker import lifecycle
+
+        lifecycle.mark_failed(self, error)
 
     def mark_as_cancelled(self, message: str | None = None) -> None:
         """Move an active job to ``cancelled``."""
-        fields: dict[str, Any] = {"completed_at": timezone.now()}
-        if message is not None:
-            fields["current_message"] = clean_text("message", message, 1000)
-        self._transition(Status.CANCELLED, ACTIVE_STATUSES, **fields)
+        from celery_progress_tracker import lifecycle
+
+        lifecycle.mark_cancelled(self, message)
 
     def request_cancel(self) -> str:
         """Ask the job to stop, and return its status afterwards.
 
         A pending job is ``cancelled`` at once and its task revoked, so a worker
         skips it (and, should the revoke be missed, the task sees the status at
-        start and does not run). A running job is flagged: its next
-        ``self.progress()`` raises :class:`~celery_progress_tracker.TaskCancelled`
-        and the job ends ``cancelled``. The flag lives in the row, so it works on
+        start and does not run). A running job is flagged: the worker sees the
+        flag within one flush interval, ``self.is_cancelled`` turns true and the
+        next ``self.progress()`` raises :class:`~celery_progress_tracker.TaskCancelled`;
+        the job ends ``cancelled``. The flag lives in the row, so it works on
         every pool and survives a worker restart.
 
         Raises:
             InvalidTransition: the job is already finished.
         """
-        now = timezone.now()
-        rows = self._queryset()
-        if rows.filter(status=Status.PENDING).update(
-            status=Status.CANCELLED,
-            cancel_requested_at=now,
-            completed_at=now,
-            updated_at=now,
-            current_message=clean_text("message", str(_("Cancelled")), 1000),
-        ):
-            self.refresh_from_db()
-            _revoke(self.job_id)
-            return Status.CANCELLED
-        if rows.filter(status=Status.IN_PROGRESS, cancel_requested_at__isnull=True).update(
-            cancel_requested_at=now
-        ):
-            self.refresh_from_db()
-            return Status.IN_PROGRESS
-        self.refresh_from_db()
-        if self.is_active:  # already flagged
-            return self.status
-        raise InvalidTransition(f"job {self.job_id!r} is {self.status}: it cannot be cancelled")
+        from celery_progress_tracker import lifecycle
+
+        return lifecycle.request_cancel(self)
 
     def set_total(self, total: int) -> None:
         """Set ``total_items`` (``0`` means unknown)."""
-        total = check_count("total", total)
-        self._queryset().update(total_items=total, updated_at=timezone.now())
-        self.total_items = total
+        from celery_progress_tracker import lifecycle
 
-
-def _revoke(task_id: str) -> None:
-    # Best effort: the row's status already stops the task at start.
-    try:
-        from celery import current_app
-
-        current_app.control.revoke(task_id)
-    except Exception:
-        logger.warning("could not revoke task %s", task_id, exc_info=True)
-
-
-def format_exception(exc: BaseException) -> str:
-    """``"ClassName: message"``, cut to the ``error`` column."""
-    text = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
-    return clean_text("error", text, 1000)
+        lifecycle.set_total(self, total)

@@ -1,72 +1,31 @@
-"""Celery signals → row transitions. Connected in ``AppConfig.ready()``.
+"""Celery signals → lifecycle transitions. Connected in ``AppConfig.ready()``.
 
-- ``before_task_publish`` (the publisher): created ``pending`` with owner, type,
-  total and metadata.
-- ``task_prerun`` (the worker): ``in_progress``, counts reset, ``started_at``;
-  created if missing.
-- ``task_success``: ``completed`` with the final counts.
-- ``task_failure`` (the main worker process for a lost prefork child):
-  ``failed`` with ``error``; ``cancelled`` for ``TaskCancelled``.
-- ``task_retry``: ``pending``, with a message saying when and why.
-- ``task_revoked``: ``cancelled``.
-- ``task_postrun``: the in-memory state is dropped.
-
-A receiver never raises into Celery: a transition out of a final status is
-logged and ignored, except that a row closed because its worker was lost is
-reopened by its own task starting again or succeeding.
+Each receiver reads what the signal says (the task, its request, the job's
+options from the message header) and calls one function of
+:mod:`~celery_progress_tracker.lifecycle`, which writes the row. A receiver
+never raises into Celery.
 """
 
 from __future__ import annotations
 
 import logging
-import time
-from datetime import datetime, timedelta
-from datetime import timezone as dt_timezone
-from numbers import Real
 from typing import Any
 
 from celery import current_app, signals
 from celery import states as celery_states
-from django.db import connections, transaction
-from django.db.models import Q
-from django.utils import timezone
 
-from celery_progress_tracker import tracker
-from celery_progress_tracker.conf import settings
+from celery_progress_tracker import lifecycle, tracker
 from celery_progress_tracker.exceptions import TaskCancelled
-from celery_progress_tracker.flusher import flusher, snapshot_fields
-from celery_progress_tracker.models import (
-    ACTIVE_STATUSES,
-    WORKER_LOST,
-    SSEProgress,
-    SSEProgressQuerySet,
-    Status,
-    format_exception,
-)
+from celery_progress_tracker.flusher import flusher
 from celery_progress_tracker.ownership import HEADER, UNSET, current_owner
-from celery_progress_tracker.task import ProgressTask
-from celery_progress_tracker.validation import clean_text
+from celery_progress_tracker.task import CANCELLED, REPLACED, ProgressTask, new_run_token
+from celery_progress_tracker.validation import clean_task_type
 
 logger = logging.getLogger(__name__)
 
-#: Statuses a finishing task may close: active ones, and a row closed because
-#: its worker was lost (the task turned out to be alive).
-REOPENABLE = Q(status__in=ACTIVE_STATUSES) | Q(status=Status.FAILED, error__startswith=WORKER_LOST)
-
-#: Seconds between the attempts of a final write that fails (about 30 s in all).
-FINAL_WRITE_RETRY_DELAYS = (0.5, 1.0, 2.0, 4.0, 8.0, 15.0)
-
-#: Statuses a starting task may leave: those, and a row cancelled by the worker
-#: (revoked, cut short by a shutdown) rather than by a user: when Celery runs
-#: the task again (an ``acks_late`` redelivery), the row follows what happens.
-STARTABLE = REOPENABLE | Q(status=Status.CANCELLED, cancel_requested_at__isnull=True)
-
-
-def _rows(job_id: str) -> SSEProgressQuerySet:
-    return SSEProgress.objects.using(settings.DATABASE_ALIAS).filter(job_id=job_id)
-
 
 def _job_options(request: Any) -> dict[str, Any]:
+    """The job's options from a worker request's header (``{}`` when it has none)."""
     options = getattr(request, HEADER, None)
     if not isinstance(options, dict):
         headers = getattr(request, "headers", None) or {}
@@ -75,8 +34,16 @@ def _job_options(request: Any) -> dict[str, Any]:
 
 
 def _task_type(task: ProgressTask, options: dict[str, Any]) -> str:
-    value = options.get("task_type") or task.progress_task_type or task.name
-    return clean_text("task_type", value, 100)
+    return clean_task_type(options.get("task_type") or task.progress_task_type or task.name)
+
+
+def _own_state(job_id: str | None) -> tracker.JobState | None:
+    state = tracker.current_state()
+    return state if state is not None and state.job_id == job_id else None
+
+
+def _token(request: Any) -> str:
+    return str(_job_options(request).get("token") or "")
 
 
 # -- publish -------------------------------------------------------------------
@@ -95,26 +62,24 @@ def on_before_task_publish(
         owner = current_owner()
         if owner is not UNSET:
             options["owner"] = owner
+    options.setdefault("token", new_run_token())  # send_task() passes no token
     headers[HEADER] = options
-    if headers.get("retries"):
-        return  # a retry re-publishes a job whose row exists
     job_id = headers.get("id")
-    if not job_id:
-        return
-    row = SSEProgress(
-        job_id=job_id,
-        user_id=options.get("owner"),
-        task_type=_task_type(task, options),
-        total_items=options.get("total", task.progress_total),
-        metadata=options.get("metadata") or {},
-        status=Status.PENDING,
-        has_heartbeat=True,
-    )
-    alias = settings.DATABASE_ALIAS
+    if headers.get("retries") or not job_id:
+        return  # a retry re-publishes a job whose row exists
     try:
-        # A savepoint, so a failed insert cannot break the caller's transaction.
-        with transaction.atomic(using=alias):
-            SSEProgress.objects.using(alias).bulk_create([row], ignore_conflicts=True)
+        lifecycle.publish(
+            job_id,
+            token=options["token"],
+            owner=options.get("owner"),
+            task_type=_task_type(task, options),
+            total=options.get("total", task.progress_total),
+            metadata=options.get("metadata") or {},
+            due_at=lifecycle.due_time(headers.get("eta")) if headers.get("eta") else None,
+            root_id=headers.get("root_id") or "",
+            parent_id=headers.get("parent_id") or "",
+            group_id=headers.get("group") or "",
+        )
     except Exception:
         logger.exception("could not create the progress row of job %s", job_id)
 
@@ -133,139 +98,63 @@ def on_task_prerun(task_id: str | None = None, task: Any = None, **kwargs: Any) 
         owner = current_owner()
         if owner is not UNSET:
             options = {**options, "owner": owner}
-    retries = int(getattr(request, "retries", 0) or 0)
     state = tracker.JobState(
         task_id,
         task,
-        retries=retries,
+        retries=int(getattr(request, "retries", 0) or 0),
         total=options.get("total", task.progress_total),
         owner=options.get("owner"),
         task_type=_task_type(task, options),
         metadata=options.get("metadata"),
         eager=eager,
+        token=str(options.get("token") or (new_run_token() if eager else "")),
+        root_id=getattr(request, "root_id", None) or "",
+        parent_id=getattr(request, "parent_id", None) or "",
+        group_id=getattr(request, "group", None) or "",
     )
     tracker.activate(state)
-    now = timezone.now()
     try:
-        started = (
-            _rows(task_id)
-            .filter(STARTABLE)
-            .update(
-                status=Status.IN_PROGRESS,
-                started_at=now,
-                updated_at=now,
-                completed_at=None,
-                processed_items=0,
-                failed_items=0,
-                current_message="",
-                error="",
-                retries=retries,
-                has_heartbeat=not eager,
-            )
-        )
-        if not started:
-            _start_missing_row(state, now)
+        lifecycle.start(state)
     except Exception:
         logger.exception("could not start the progress row of job %s", task_id)
     if not eager and not state.detached:
         flusher.register(state)
 
 
-def _start_missing_row(state: tracker.JobState, now: datetime) -> None:
-    row = _rows(state.job_id).values("status", "total_items", "metadata").first()
-    if row is None:
-        # Published by a process without the app, or run eagerly.
-        SSEProgress.objects.using(settings.DATABASE_ALIAS).bulk_create(
-            [
-                SSEProgress(
-                    job_id=state.job_id,
-                    user_id=state.owner,
-                    task_type=state.task_type,
-                    total_items=state.total,
-                    metadata=state.metadata,
-                    status=Status.IN_PROGRESS,
-                    started_at=now,
-                    updated_at=now,
-                    retries=state.retries,
-                    has_heartbeat=not state.eager,
-                )
-            ],
-            ignore_conflicts=True,
-        )
-    elif row["status"] == Status.CANCELLED:
-        state.cancel_requested = True  # before_start stops the body
-        state.detached = True
-    else:
-        logger.warning(
-            "job %s starts but its row is %s: progress is not recorded",
-            state.job_id,
-            row["status"],
-        )
-        state.detached = True
-
-
 # -- finish --------------------------------------------------------------------
 
 
-def _finish(task_id: str, status: str, *, attempt: int | None = None, **fields: Any) -> None:
-    state = tracker.current_state()
-    if state is not None and state.job_id == task_id:
-        state.finalised = True
-        fields = {**snapshot_fields(state), **fields}
-    now = timezone.now()
-    fields.setdefault("updated_at", now)
-    if status != Status.PENDING:
-        fields.setdefault("completed_at", now)
-    rows = _rows(task_id).filter(REOPENABLE)
-    if attempt is not None:
-        rows = rows.filter(retries=attempt)
-    changed = _write_final(rows, task_id, status=status, **fields)
-    if changed is None:
-        return
-    if not changed:
-        logger.info("job %s: not marked %s (row missing or already final)", task_id, status)
-
-
-def _write_final(rows: SSEProgressQuerySet, task_id: str, **fields: Any) -> int | None:
-    """Update ``rows``, retrying while the database is unreachable.
-
-    The final write is the one a job cannot do without: a lost one leaves the
-    row running until the reaper closes it as failed. So it is retried, on a
-    fresh connection, for about half a minute; inside the caller's transaction
-    (eager mode) it is not, since reconnecting would drop that transaction.
-    Returns the number of rows changed, or ``None`` if every attempt failed.
-    """
-    connection = connections[settings.DATABASE_ALIAS]
-    delays = () if connection.in_atomic_block else FINAL_WRITE_RETRY_DELAYS
-    for delay in (0.0, *delays):
-        if delay:
-            time.sleep(delay)
-        try:
-            return int(rows.update(**fields))
-        except Exception as exc:
-            logger.warning("final write of job %s failed (%s), retrying", task_id, exc)
-            if not connection.in_atomic_block:
-                connection.close()
-    logger.error("could not write the final state of job %s: %s", task_id, fields.get("status"))
-    return None
+def _follows(request: Any) -> str | None:
+    """The run token of a job whose row follows this (non-ProgressTask) task, if any."""
+    options = _job_options(request)
+    return str(options.get("token") or "") if options.get("follows") else None
 
 
 def on_task_success(sender: Any = None, **kwargs: Any) -> None:
-    if not isinstance(sender, ProgressTask) or not sender.request.id:
+    job_id = getattr(getattr(sender, "request", None), "id", None)
+    if not job_id:
         return
-    _finish(sender.request.id, Status.COMPLETED, error="")
+    if isinstance(sender, ProgressTask):
+        state = _own_state(job_id)
+        if state is None or state.outcome != REPLACED:
+            lifecycle.succeeded(job_id, state, _token(sender.request))
+    elif (token := _follows(sender.request)) is not None:
+        lifecycle.succeeded(job_id, None, token)
 
 
 def on_task_failure(
     sender: Any = None, task_id: str | None = None, exception: Any = None, **kwargs: Any
 ) -> None:
-    if not isinstance(sender, ProgressTask) or not task_id:
+    if not task_id:
         return
-    if isinstance(exception, TaskCancelled):
-        _finish(task_id, Status.CANCELLED)
-    else:
-        error = format_exception(exception) if exception is not None else "failed"
-        _finish(task_id, Status.FAILED, error=error)
+    if isinstance(sender, ProgressTask):
+        state = _own_state(task_id)
+        if isinstance(exception, TaskCancelled):  # raised outside the body (before_start)
+            lifecycle.cancelled(task_id, state)
+        else:
+            lifecycle.failed(task_id, exception, state)
+    elif (token := _follows(getattr(sender, "request", None))) is not None:
+        lifecycle.failed(task_id, exception, None, token)
 
 
 def on_task_retry(
@@ -273,55 +162,49 @@ def on_task_retry(
 ) -> None:
     if not isinstance(sender, ProgressTask) or request is None or not request.id:
         return
+    state = _own_state(request.id)
+    token = _token(request)
     if reason is None:
         # Not a retry: the worker cancelled the running task (cold shutdown,
         # lost connection). Only an unacknowledged message comes back.
-        if getattr(request, "acks_late", False) or sender.acks_late:
-            _finish(request.id, Status.PENDING, current_message="Stopped by the worker, requeued")
-        else:
-            _finish(
-                request.id,
-                Status.FAILED,
-                error=f"{WORKER_LOST}: the worker stopped while the task ran",
-            )
+        requeued = bool(getattr(request, "acks_late", False) or sender.acks_late)
+        lifecycle.worker_stopped(request.id, state, token, requeued=requeued)
         return
-    attempt = int(request.retries or 0) + 1
-    max_retries = sender.max_retries
-    of = f" of {max_retries}" if max_retries is not None else ""
-    when = _describe_when(getattr(reason, "when", None))
-    why = getattr(reason, "excs", None) or getattr(reason, "message", None) or str(reason)
-    message = f"Retry {attempt}{of} {when}: {why}"
-    state = tracker.current_state()
-    if state is not None and state.job_id == request.id:
-        state.message = message
-    _finish(
-        request.id,
-        Status.PENDING,
-        attempt=int(request.retries or 0),
-        current_message=clean_text("message", message, 1000),
+    retries = int(request.retries or 0)
+    when = getattr(reason, "when", None)
+    lifecycle.retrying(
+        request.id, state, token, retries, retry_message(sender, retries + 1, reason), when
     )
 
 
-def _describe_when(when: Any) -> str:
-    if isinstance(when, Real):
-        eta = timezone.now() + timedelta(seconds=float(when))
-    elif isinstance(when, datetime):
-        eta = when
+def retry_message(task: Any, attempt: int, reason: Any) -> str:
+    """``"Retry 2 of 3 at 12:00:05 UTC: ValueError: flaky"`` for the row's message."""
+    max_retries = getattr(task, "override_max_retries", None)
+    if max_retries is None:
+        max_retries = task.max_retries
+    of = f" of {max_retries}" if max_retries is not None else ""
+    when = getattr(reason, "when", None)
+    at = f" at {lifecycle.due_time(when).strftime('%H:%M:%S')} UTC" if when is not None else ""
+    exc = getattr(reason, "exc", None)
+    if isinstance(exc, BaseException):
+        why = lifecycle.format_exception(exc)
     else:
-        return "soon"
-    return f"at {eta.astimezone(dt_timezone.utc).strftime('%Y-%m-%d %H:%M:%S')} UTC"
+        why = str(getattr(reason, "message", None) or "retrying")
+    return f"Retry {attempt}{of}{at}: {why}"
 
 
 def on_task_revoked(
     sender: Any = None, request: Any = None, expired: bool = False, **kwargs: Any
 ) -> None:
-    if not isinstance(sender, ProgressTask) or request is None:
+    if request is None:
         return
     job_id = getattr(request, "id", None) or getattr(request, "task_id", None)
     if not job_id:
         return
-    message = "Expired before it ran" if expired else "Revoked"
-    _finish(job_id, Status.CANCELLED, current_message=message)
+    if isinstance(sender, ProgressTask):
+        lifecycle.revoked(job_id, _token(request), expired=expired)
+    elif (token := _follows(request)) is not None:
+        lifecycle.revoked(job_id, token, expired=expired)
 
 
 def on_task_postrun(
@@ -329,25 +212,36 @@ def on_task_postrun(
 ) -> None:
     if not isinstance(sender, ProgressTask):
         return
-    job = tracker.current_state()
-    if job is None or job.job_id != task_id:
+    job = _own_state(task_id)
+    if job is None or task_id is None:
         return
     flusher.unregister(job)
     tracker.deactivate(job)
-    if not job.finalised and not job.detached and task_id:
-        # No success, failure or retry signal was sent.
-        if state == celery_states.REJECTED:
-            _finish(task_id, Status.PENDING, current_message="Rejected, may be redelivered")
-        elif state == celery_states.IGNORED:
-            _finish(task_id, Status.CANCELLED, current_message="Ignored by the task")
-        else:
-            # Interrupted by the worker itself (cold shutdown, terminate): what
-            # happened is a lost worker; a redelivery reopens the row.
-            _finish(
-                task_id,
-                Status.FAILED,
-                error=f"{WORKER_LOST}: the worker stopped while the task ran",
-            )
+    if job.finalised or job.detached:
+        return
+    # No success, failure or retry signal was sent: how did it end?
+    if state == celery_states.IGNORED:
+        if job.outcome == CANCELLED:
+            lifecycle.cancelled(task_id, job)
+        elif job.outcome != REPLACED:
+            lifecycle.revoked(task_id, job.token)  # the body raised Ignore itself
+    elif state == celery_states.REJECTED:
+        lifecycle.rejected(task_id, job, job.token)
+    elif job.eager and isinstance(job.exception, Exception):
+        # Eager with propagation: the exception goes to the caller, unreported.
+        lifecycle.eager_raised(task_id, job.token, job.exception)
+    elif not _in_pool_child:
+        # Interrupted (a cold shutdown, a terminate): a lost worker. In a
+        # prefork child the main process reports it (WorkerLostError, revoke).
+        lifecycle.worker_stopped(task_id, job, job.token, requeued=False)
+
+
+_in_pool_child = False
+
+
+def on_worker_process_init(**kwargs: Any) -> None:
+    global _in_pool_child
+    _in_pool_child = True
 
 
 RECEIVERS = (
@@ -358,6 +252,7 @@ RECEIVERS = (
     (signals.task_retry, on_task_retry),
     (signals.task_revoked, on_task_revoked),
     (signals.task_postrun, on_task_postrun),
+    (signals.worker_process_init, on_worker_process_init),
 )
 
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from django.utils import timezone as dj_timezone
 
-from celery_progress_tracker.models import WORKER_LOST, SSEProgress, Status
+from celery_progress_tracker.models import EndReason, SSEProgress, Status
 
 #: Seconds of running time before a rate and an ETA are reported.
 MIN_SECONDS_FOR_RATE = 1.0
@@ -21,11 +21,19 @@ def iso_utc(value: datetime | None) -> str | None:
     return value.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def reported_status(job: SSEProgress, now: datetime) -> tuple[str, str]:
-    """The status and error as reported: a lost worker's running job reads as failed."""
+def reported_status(job: SSEProgress, now: datetime) -> tuple[str, str, str]:
+    """The status, end reason and error as reported.
+
+    A running job whose worker stopped sending heartbeats reads as failed
+    (worker lost) before any reaper has closed it.
+    """
     if job.is_stale(now):
-        return str(Status.FAILED), f"{WORKER_LOST}: no heartbeat since {iso_utc(job.updated_at)}"
-    return str(job.status), job.error
+        return (
+            str(Status.FAILED),
+            str(EndReason.WORKER_LOST),
+            f"No heartbeat from its worker since {iso_utc(job.updated_at)}",
+        )
+    return str(job.status), str(job.end_reason), job.error
 
 
 def job_to_dict(job: SSEProgress, now: datetime | None = None) -> dict[str, Any]:
@@ -35,7 +43,7 @@ def job_to_dict(job: SSEProgress, now: datetime | None = None) -> dict[str, Any]
     with a "worker lost" error, before any reaper has closed it.
     """
     now = now or dj_timezone.now()
-    status, error = reported_status(job, now)
+    status, end_reason, error = reported_status(job, now)
     done = job.processed_items + job.failed_items
     duration = job.duration if job.completed_at else _running_duration(job, now)
     data: dict[str, Any] = {
@@ -52,6 +60,7 @@ def job_to_dict(job: SSEProgress, now: datetime | None = None) -> dict[str, Any]
         "duration": None if duration is None else round(duration, 3),
         "metadata": job.metadata,
         "error": error,
+        "end_reason": end_reason,
         "created_at": iso_utc(job.created_at),
         "updated_at": iso_utc(job.updated_at),
         "cancel_requested": job.cancel_requested_at is not None,
@@ -98,7 +107,7 @@ def row_etag(job: SSEProgress, now: datetime) -> str:
 
     The poll's 304 path: a bar whose job has not changed costs no serialisation.
     """
-    status, error = reported_status(job, now)
+    status, _end_reason, error = reported_status(job, now)
     return _weak_etag(
         (
             status,

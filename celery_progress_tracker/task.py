@@ -2,7 +2,8 @@
 
 The hot path: ``self.progress()`` adds to counts kept in memory for the
 running execution (see ``tracker``); a background thread writes them at most
-once per ``FLUSH_INTERVAL``. Nothing here reads or writes the database.
+once per ``FLUSH_INTERVAL``. Nothing here reads or writes the database: the
+lifecycle module does, called from the hooks below and from the receivers.
 """
 
 from __future__ import annotations
@@ -11,16 +12,35 @@ from collections.abc import Mapping
 from typing import Any
 
 from celery.contrib.django.task import DjangoTask
+from celery.exceptions import Ignore
+from celery.utils import uuid
 
 from celery_progress_tracker.exceptions import TaskCancelled
-from celery_progress_tracker.ownership import HEADER, UNSET, owner_pk
-from celery_progress_tracker.tracker import JobState, _current
+from celery_progress_tracker.ownership import HEADER, UNSET, current_owner, owner_pk
+from celery_progress_tracker.tracker import (
+    HelperCount,
+    JobState,
+    _current,
+    attach_helper,
+    current_state,
+    helper_for,
+)
 from celery_progress_tracker.validation import (
     MAX_COUNT,
     check_count,
     check_metadata,
-    clean_text,
+    clean_message,
+    clean_task_type,
 )
+
+#: What an execution's state says when the body replaced itself or was cancelled.
+REPLACED = "replaced"
+CANCELLED = "cancelled"
+
+
+def new_run_token() -> str:
+    """A token naming one publish (one run) of a job."""
+    return uuid().replace("-", "")
 
 
 def progress_options(
@@ -39,7 +59,7 @@ def progress_options(
     if owner is not UNSET:
         options["owner"] = owner_pk(owner)
     if task_type is not None:
-        options["task_type"] = clean_text("progress_task_type", task_type, 100)
+        options["task_type"] = clean_task_type(task_type, "progress_task_type")
     if total is not None:
         options["total"] = check_count("progress_total", total)
     if metadata is not None:
@@ -47,12 +67,53 @@ def progress_options(
     return options
 
 
-def _add_job_header(options: dict[str, Any], job: dict[str, Any]) -> None:
-    """Put the job's options in the message header the receivers read."""
-    if job:
-        headers = dict(options.get("headers") or {})
-        headers[HEADER] = {**headers.get(HEADER, {}), **job}
-        options["headers"] = headers
+def _add_job_header(options: dict[str, Any], job: dict[str, Any]) -> dict[str, Any]:
+    """Put the job's options in the message header the receivers read; return them."""
+    headers = dict(options.get("headers") or {})
+    merged = {**(headers.get(HEADER) or {}), **job}
+    headers[HEADER] = merged
+    options["headers"] = headers
+    return merged
+
+
+class ProgressCounter:
+    """Counts into one running execution from any thread (see ``ProgressTask.progress_counter``)."""
+
+    __slots__ = ("_job",)
+
+    def __init__(self, job: JobState) -> None:
+        self._job = job
+
+    def progress(self, n: int = 1, message: str | None = None, *, failed: int = 0) -> None:
+        """``self.progress()`` of the execution, callable from any of its threads.
+
+        Raises:
+            RuntimeError: the execution has ended.
+            TaskCancelled: a user cancelled the job.
+        """
+        job = self._job
+        if job.closed:
+            raise RuntimeError(f"job {job.job_id} has ended: its counter no longer counts")
+        state = _current.state
+        if state is not job:
+            state = helper_for(job)
+        _count(state, n, message, failed)
+
+
+def _count(state: JobState | HelperCount, n: int, message: str | None, failed: int) -> None:
+    if type(n) is not int or n < 0 or n > MAX_COUNT:
+        n = check_count("n", n)
+    if failed:
+        failed = check_count("failed", failed)
+        state.add(0, failed)
+    if message is not None:
+        if type(message) is not str:
+            clean_message(message)  # raises TypeError
+        state.message = message
+    state.processed += n
+    state.version += 1
+    if state.cancel_requested:
+        raise TaskCancelled(f"job {state.job_id} was cancelled")
 
 
 class ProgressTask(DjangoTask):  # type: ignore[type-arg]
@@ -75,11 +136,7 @@ class ProgressTask(DjangoTask):  # type: ignore[type-arg]
         args: Any = None,
         kwargs: Any = None,
         task_id: str | None = None,
-        producer: Any = None,
-        link: Any = None,
-        link_error: Any = None,
-        shadow: str | None = None,
-        *,
+        *more: Any,
         progress_owner: Any = UNSET,
         progress_task_type: str | None = None,
         progress_total: int | None = None,
@@ -95,17 +152,29 @@ class ProgressTask(DjangoTask):  # type: ignore[type-arg]
             progress_task_type: the row's ``task_type`` for this job.
             progress_total: the row's ``total_items`` (``0``: unknown).
             progress_metadata: a JSON-serialisable dict stored on the row.
+
+        Raises:
+            JobIdInUse: ``task_id`` names a job of another owner.
         """
+        from celery_progress_tracker import lifecycle
+
         job = progress_options(
             owner=progress_owner,
             task_type=progress_task_type,
             total=progress_total,
             metadata=progress_metadata,
         )
-        _add_job_header(options, job)
-        return super().apply_async(
-            args, kwargs, task_id, producer, link, link_error, shadow, **options
-        )
+        header = _add_job_header(options, job)
+        header.setdefault("token", new_run_token())
+        if task_id is not None and not self.app.conf.task_always_eager:
+            owner = header["owner"] if "owner" in header else current_owner()
+            lifecycle.check_job_id(task_id, None if owner is UNSET else owner)
+        try:
+            return super().apply_async(args, kwargs, task_id, *more, **options)
+        except Exception:
+            # Nothing was published: the row made for it must not wait for ever.
+            lifecycle.unpublished(header["token"])
+            raise
 
     def apply(
         self,
@@ -126,7 +195,14 @@ class ProgressTask(DjangoTask):  # type: ignore[type-arg]
         progress_metadata: dict[str, Any] | None = None,
         **options: Any,
     ) -> Any:
-        """``Task.apply`` (run here and now) plus the job's options of :meth:`apply_async`."""
+        """``Task.apply`` (run here and now) plus the job's options of :meth:`apply_async`.
+
+        Run eagerly (``task_always_eager`` too), the job's row is written as it
+        would be on a worker; a failure the caller receives (``throw=True``,
+        ``task_eager_propagates``) ends the row ``failed`` with its exception.
+        """
+        from celery_progress_tracker import lifecycle
+
         job = progress_options(
             owner=progress_owner,
             task_type=progress_task_type,
@@ -134,48 +210,122 @@ class ProgressTask(DjangoTask):  # type: ignore[type-arg]
             metadata=progress_metadata,
         )
         options["headers"] = dict(headers) if headers else None
-        _add_job_header(options, job)
-        return super().apply(
-            args, kwargs, link, link_error, task_id, retries, throw, logfile, loglevel, **options
-        )
+        header = _add_job_header(options, job)
+        header.setdefault("token", new_run_token())
+        task_id = task_id or uuid()
+        try:
+            return super().apply(
+                args, kwargs, link, link_error, task_id, retries, throw, logfile, loglevel,
+                **options,
+            )  # fmt: skip
+        except BaseException as exc:
+            lifecycle.eager_raised(task_id, header["token"], exc)
+            raise
+
+    # -- execution -------------------------------------------------------------
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        # Celery's hooks see an outcome only after it is recorded (and logged as
+        # an error); a cancel must instead end as an expected, revoked outcome,
+        # and a failure Celery does not report (an eager one it propagates)
+        # must still reach the row. Only the body's wrapper can do both.
+        state = _current.state
+        if not isinstance(state, JobState) or state.task is not self:
+            return super().__call__(*args, **kwargs)  # called directly
+        try:
+            return super().__call__(*args, **kwargs)
+        except TaskCancelled:
+            state.outcome = CANCELLED
+            if not state.eager:
+                self.backend.mark_as_revoked(
+                    state.job_id, "cancelled", request=self.request, store_result=True
+                )
+            raise Ignore("cancelled") from None
+        except BaseException as exc:
+            state.exception = exc
+            raise
 
     def before_start(self, task_id: str, args: Any, kwargs: Any) -> None:
-        state = _current.state
+        state = current_state()
         if state is not None and state.task is self and state.cancel_requested:
             raise TaskCancelled(f"job {task_id} was cancelled before it started")
 
+    def on_replace(self, sig: Any) -> Any:
+        """Keep the row open: it follows the replacement to its end."""
+        from celery_progress_tracker import lifecycle
+
+        state = current_state()
+        if state is not None and state.task is self:
+            state.outcome = REPLACED
+            lifecycle.replaced(state, sig)
+        return super().on_replace(sig)
+
     # -- the body's API --------------------------------------------------------
+
+    def _state(self) -> JobState | HelperCount | None:
+        """This thread's state in a running execution of this task (slow path).
+
+        Raises:
+            RuntimeError: the call cannot be attributed to one execution.
+        """
+        state = _current.state
+        if isinstance(state, HelperCount) and state.task is self and state.closed:
+            raise RuntimeError(
+                f"self.progress() was called after job {state.job_id} ended"
+                " (from a thread the body started)"
+            )
+        return attach_helper(self)
 
     def progress(self, n: int = 1, message: str | None = None, *, failed: int = 0) -> None:
         """Count ``n`` more processed items (and ``failed`` failed ones).
 
         Costs well under a microsecond: the counts live in memory and are
         written by a background thread at most once per ``FLUSH_INTERVAL``.
-        Outside a task execution (the function called directly) it does
-        nothing.
+        Threads the body starts may call it too: their counts are kept apart
+        and added up, so none is lost. Called with no execution of the task
+        running in the process (the function called directly), it does nothing.
 
         Raises:
             TypeError, ValueError: ``n`` or ``failed`` is not a non-negative int,
                 or ``message`` is not a str.
             TaskCancelled: a user cancelled the job.
+            RuntimeError: called from a thread that runs no execution while
+                several executions of the task run in this process.
         """
         state = _current.state
-        if state is None or state.task is not self:
-            return
+        if state is None or state.task is not self or state.closed:
+            state = self._state()
+            if state is None:
+                return
+        # Inlined _count(): this is the hot path.
         if type(n) is not int or n < 0 or n > MAX_COUNT:
             n = check_count("n", n)
         if failed:
             failed = check_count("failed", failed)
-        if message is not None and type(message) is not str:
-            clean_text("message", message, 1000)  # raises TypeError
-        state.processed += n
-        if failed:
             state.add(0, failed)
         if message is not None:
+            if type(message) is not str:
+                clean_message(message)  # raises TypeError
             state.message = message
+        state.processed += n
         state.version += 1
         if state.cancel_requested:
             raise TaskCancelled(f"job {state.job_id} was cancelled")
+
+    def progress_counter(self) -> ProgressCounter:
+        """A counter that any thread may call for the running execution.
+
+        For bodies that hand work to threads when several executions of the
+        task may run in one process (the ``threads`` pool): call it in the body,
+        pass it to the threads, call ``counter.progress(...)`` there.
+
+        Raises:
+            RuntimeError: no execution of this task runs in this thread.
+        """
+        state = current_state()
+        if state is None or state.task is not self:
+            raise RuntimeError("progress_counter() must be called in the task's body")
+        return ProgressCounter(state)
 
     def set_progress(
         self, current: int, total: int | None = None, message: str | None = None
@@ -184,15 +334,15 @@ class ProgressTask(DjangoTask):  # type: ignore[type-arg]
 
         For code coming from celery-progress's ``set_progress(current, total)``.
         """
-        state = _current.state
+        current = check_count("current", current)
+        state = current_state()
         if state is None or state.task is not self:
             return
-        current = check_count("current", current)
         if total is not None:
             state.total = check_count("total", total)
             state.total_set = True
         if message is not None:
-            state.message = clean_text("message", message, 1000)
+            state.message = clean_message(message)
         state.processed = current
         state.version += 1
         if state.cancel_requested:
@@ -201,7 +351,7 @@ class ProgressTask(DjangoTask):  # type: ignore[type-arg]
     def set_total(self, total: int) -> None:
         """Set ``total_items`` (``0``: unknown; the bar is then indeterminate)."""
         total = check_count("total", total)
-        state = _current.state
+        state = current_state()
         if state is None or state.task is not self:
             return
         state.total = total
@@ -210,8 +360,8 @@ class ProgressTask(DjangoTask):  # type: ignore[type-arg]
 
     def set_message(self, message: str) -> None:
         """Set the current message without counting anything."""
-        message = clean_text("message", message, 1000)
-        state = _current.state
+        message = clean_message(message)
+        state = current_state()
         if state is None or state.task is not self:
             return
         state.message = message
@@ -221,20 +371,18 @@ class ProgressTask(DjangoTask):  # type: ignore[type-arg]
         """Merge ``metadata`` and ``values`` into the row's JSON ``metadata``."""
         if metadata is not None and not isinstance(metadata, dict):
             raise TypeError(f"metadata must be a dict, not {type(metadata).__name__}")
-        merged = {**(metadata or {}), **values}
-        check_metadata(merged)
-        state = _current.state
+        merged = check_metadata({**(metadata or {}), **values})
+        state = current_state()
         if state is None or state.task is not self:
             return
-        check_metadata({**state.metadata, **merged})
-        state.metadata.update(merged)
+        state.metadata = check_metadata({**state.metadata, **merged})
         state.metadata_version += 1
         state.version += 1
 
     @property
     def progress_state(self) -> JobState | None:
         """The running execution's in-memory state (``None`` outside one)."""
-        state = _current.state
+        state = current_state()
         return state if state is not None and state.task is self else None
 
     @property

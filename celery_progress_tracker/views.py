@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 
+from celery_progress_tracker import lifecycle
 from celery_progress_tracker.access import (
     anonymous_may_act,
     anonymous_may_read,
@@ -27,7 +28,7 @@ from celery_progress_tracker.auth import is_session_user, request_user, session_
 from celery_progress_tracker.conf import settings
 from celery_progress_tracker.decorators import api_view
 from celery_progress_tracker.exceptions import InvalidTransition
-from celery_progress_tracker.models import FINAL_STATUSES, SSEProgress, SSEProgressQuerySet, Status
+from celery_progress_tracker.models import SSEProgress, SSEProgressQuerySet, Status
 from celery_progress_tracker.params import (
     BadParameter,
     ListParams,
@@ -49,8 +50,7 @@ def _not_authenticated() -> HttpResponse:
 
 
 def _jobs() -> SSEProgressQuerySet:
-    jobs: SSEProgressQuerySet = SSEProgress.objects.using(settings.DATABASE_ALIAS)
-    return jobs
+    return SSEProgress.objects.all()
 
 
 def _find(job_id: str, *, with_owner: bool = False) -> SSEProgress | None:
@@ -116,13 +116,8 @@ def job_delete(request: HttpRequest, job_id: str) -> HttpResponse:
     job = _job_to_act_on(request, job_id)
     if isinstance(job, HttpResponse):
         return job
-    rows = _jobs().filter(pk=job.pk)
-    deleted, _ = rows.filter(status__in=FINAL_STATUSES).delete()
-    if not deleted and job.is_stale():
-        # It reads as failed (worker lost): deletable, unless it moved since we read it.
-        deleted, _ = rows.filter(status=Status.IN_PROGRESS, updated_at=job.updated_at).delete()
-    if not deleted:
-        if not rows.exists():
+    if not lifecycle.delete_finished(job):
+        if not _jobs().filter(pk=job.pk).exists():
             return not_found()
         return json_error("job_active", "The job is still running: cancel it first.")
     return json_response({"success": True, "job_id": job.job_id})

@@ -98,7 +98,8 @@ else:
 # A worker process started by a test connects to the test database.
 if os.environ.get("CPT_TEST_DB_NAME"):
     default_db["NAME"] = os.environ["CPT_TEST_DB_NAME"]
-DATABASES = {"default": default_db}
+# A second alias on the same database, for PROGRESS_TRACKER_DATABASE_ALIAS tests.
+DATABASES = {"default": default_db, "progress": {**default_db, "TEST": {"MIRROR": "default"}}}
 
 QUEUE = f"cpt-{RUN_ID}"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True

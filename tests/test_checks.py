@@ -33,6 +33,8 @@ def ids() -> list[str]:
         ("PERMISSION", "no.such.module.func", "celery_progress_tracker.E007"),
         ("PERMISSION", "celery_progress_tracker.conf.PREFIX", "celery_progress_tracker.E007"),
         ("RETENTION_DAYS", 0, "celery_progress_tracker.E008"),
+        ("PENDING_TIMEOUT", -5, "celery_progress_tracker.E009"),
+        ("PENDING_TIMEOUT", "1d", "celery_progress_tracker.E009"),
         ("STALE_AFTER", 20, "celery_progress_tracker.W001"),
         ("FLUSH_INTERVAL", 30, "celery_progress_tracker.W002"),
     ],

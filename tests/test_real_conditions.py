@@ -90,13 +90,15 @@ def test_whole_worker_killed_row_reported_then_reaped_as_failed(
     assert job.status == "in_progress"  # in the table...
     data = job_to_dict(job)
     assert data["status"] == "failed"  # ...but reported failed at once
-    assert data["error"].startswith("WorkerLost")
+    assert data["end_reason"] == "worker_lost"
+    assert data["error"].startswith("No heartbeat from its worker since")
     out = StringIO()
     call_command("progress_reap", stdout=out)
     assert "Closed 1 job" in out.getvalue()
     job = row(result.id)
     assert (job.status, job.processed_items) == ("failed", 2)
-    assert job.error.startswith("WorkerLost: no heartbeat since")
+    assert job.end_reason == "worker_lost"
+    assert job.error.startswith("No heartbeat from its worker since")
 
 
 def test_prefork_child_killed_row_failed(worker_process: Any) -> None:
@@ -111,6 +113,7 @@ def test_prefork_child_killed_row_failed(worker_process: Any) -> None:
         os.kill(pid, signal.SIGKILL)
     job = wait_status(result.id, "failed", timeout=30)
     assert "WorkerLostError" in job.error
+    assert job.end_reason == "worker_lost"
     assert job.processed_items == 3
 
 

@@ -42,5 +42,5 @@ def test_cold_shutdown_mid_task_fails_the_row_as_worker_lost(worker_process: Any
     proc.stop(signal.SIGQUIT, timeout=60)
     job = row(result.id)  # the worker has exited: every write it makes is made
     assert job.status == "failed", (job.status, job.current_message, job.error)
-    assert job.error.startswith("WorkerLost"), job.error
+    assert job.end_reason == "worker_lost", (job.end_reason, job.error)
     assert 5 <= job.processed_items < 40

@@ -19,8 +19,15 @@ from django.utils import timezone as dj_timezone
 from django.utils.dateparse import parse_datetime
 
 from celery_progress_tracker.conf import settings
-from celery_progress_tracker.models import ACTIVE_STATUSES, SSEProgress, Status
-from celery_progress_tracker.validation import MAX_COUNT, clean_text
+from celery_progress_tracker.models import ACTIVE_STATUSES, EndReason, SSEProgress, Status
+from celery_progress_tracker.validation import (
+    JOB_ID_LENGTH,
+    MAX_COUNT,
+    clean_error,
+    clean_message,
+    clean_task_type,
+    clean_text,
+)
 
 #: Columns read from the old table when present; only ``job_id`` is required.
 COLUMNS = (
@@ -87,9 +94,7 @@ class Command(BaseCommand):
                 orphaned += orphans
                 skipped += len(rows) - len(new) - orphans
                 if not options["dry_run"]:
-                    SSEProgress.objects.using(settings.DATABASE_ALIAS).bulk_create(
-                        new, ignore_conflicts=True
-                    )
+                    SSEProgress.objects.bulk_create(new, ignore_conflicts=True)
                 copied += len(new)
         verb = "Would copy" if options["dry_run"] else "Copied"
         self.stdout.write(
@@ -102,9 +107,9 @@ def _to_copy(rows: list[SSEProgress]) -> tuple[list[SSEProgress], int]:
     """The rows not copied yet, and how many belong to users that no longer exist."""
     alias = settings.DATABASE_ALIAS
     existing = set(
-        SSEProgress.objects.using(alias)
-        .filter(job_id__in=[row.job_id for row in rows])
-        .values_list("job_id", flat=True)
+        SSEProgress.objects.filter(job_id__in=[row.job_id for row in rows]).values_list(
+            "job_id", flat=True
+        )
     )
     owners = {row.user_id for row in rows if row.user_id is not None}
     users = set(
@@ -120,7 +125,7 @@ def _row(old: dict[str, Any]) -> SSEProgress:
     status = str(old.get("status") or Status.PENDING)
     error = ""
     if status not in Status.values:
-        error = clean_text("error", f"Unknown status in apps.core: {status}", 1000)
+        error = clean_error(f"Unknown status in apps.core: {status}")
         status = str(Status.FAILED)
     started_at = _datetime(old.get("started_at"))
     completed_at = _datetime(old.get("completed_at"))
@@ -128,14 +133,15 @@ def _row(old: dict[str, Any]) -> SSEProgress:
         status, error, completed_at = str(Status.FAILED), INTERRUPTED, completed_at or now
     created_at = _datetime(old.get("created_at")) or started_at or completed_at or now
     return SSEProgress(
-        job_id=clean_text("job_id", str(old["job_id"]), 255),
+        job_id=clean_text("job_id", str(old["job_id"]), JOB_ID_LENGTH),
         user_id=old.get("user_id"),
-        task_type=clean_text("task_type", old.get("task_type") or "", 100),
+        task_type=clean_task_type(old.get("task_type") or ""),
         status=status,
+        end_reason=_end_reason(status, error),
         total_items=_count(old.get("total_items")),
         processed_items=_count(old.get("processed_items")),
         failed_items=_count(old.get("failed_items")),
-        current_message=clean_text("current_message", old.get("current_message") or "", 1000),
+        current_message=clean_message(old.get("current_message") or "", "current_message"),
         metadata=_metadata(old.get("metadata")),
         error=error,
         started_at=started_at,
@@ -143,6 +149,16 @@ def _row(old: dict[str, Any]) -> SSEProgress:
         created_at=created_at,
         updated_at=_datetime(old.get("updated_at")) or completed_at or created_at,
     )
+
+
+def _end_reason(status: str, error: str) -> str:
+    if error == INTERRUPTED:
+        return EndReason.WORKER_LOST
+    return {
+        Status.COMPLETED: EndReason.SUCCEEDED,
+        Status.FAILED: EndReason.ERROR,
+        Status.CANCELLED: EndReason.CANCELLED,
+    }.get(Status(status), EndReason.NONE)
 
 
 def _count(value: Any) -> int:

@@ -1,4 +1,4 @@
-"""``manage.py progress_purge``: delete old finished jobs."""
+"""``manage.py progress_purge``: delete old finished (or never started) jobs."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from celery_progress_tracker.conf import settings
-from celery_progress_tracker.maintenance import parse_age, purgeable
+from celery_progress_tracker.maintenance import PURGEABLE_STATUSES, parse_age, purgeable
 from celery_progress_tracker.models import FINAL_STATUSES
 
 
@@ -22,8 +22,11 @@ class Command(BaseCommand):
         parser.add_argument(
             "--status",
             action="append",
-            choices=[str(s) for s in FINAL_STATUSES],
-            help="only this final status (repeatable; default: all final statuses)",
+            choices=[str(s) for s in PURGEABLE_STATUSES],
+            help=(
+                "only this status (repeatable; default: the final ones; 'pending' deletes"
+                " jobs no worker started)"
+            ),
         )
         parser.add_argument(
             "--dry-run", action="store_true", help="count what would be deleted, delete nothing"

@@ -1,0 +1,123 @@
+"""What the real-worker tests share: waiting for rows, and ``celery worker`` processes.
+
+Nothing here imports a Celery app or reads Django settings at import time, so
+both test projects (``tests`` and ``tests/cookiecutter``) use it.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from django.db import connection
+
+ROOT = Path(__file__).resolve().parent.parent
+RUN_ID = os.environ["CPT_RUN_ID"]
+
+
+def wait_for(predicate: Callable[[], Any], timeout: float = 20.0, interval: float = 0.05) -> Any:
+    """Poll ``predicate`` until it returns something truthy; fail after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {predicate}")
+        time.sleep(interval)
+
+
+def row(job_id: str) -> Any:
+    from celery_progress_tracker.models import SSEProgress
+
+    return SSEProgress.objects.filter(job_id=job_id).first()
+
+
+def wait_status(job_id: str, *statuses: str, timeout: float = 20.0) -> Any:
+    """Wait until the job's row is in one of ``statuses`` and return it."""
+
+    def check() -> Any:
+        job = row(job_id)
+        return job if job is not None and job.status in statuses else None
+
+    return wait_for(check, timeout)
+
+
+def worker_queue(name: str) -> str:
+    """The queue a ``worker_process(name=name)`` consumes."""
+    return f"cpt-{RUN_ID}-{name}"
+
+
+class WorkerProcess:
+    """A ``celery worker`` in a process of its own, which a test may kill."""
+
+    def __init__(
+        self,
+        name: str,
+        pool: str,
+        concurrency: int,
+        env: dict[str, str],
+        app: Any = None,
+        app_path: str = "tests.celery_app",
+    ) -> None:
+        if app is None:
+            from tests.celery_app import app
+        self.app = app
+        self.queue = worker_queue(name)
+        self.nodename = f"{self.queue}@localhost"
+        self.log = Path(os.environ["CPT_TMP"]) / f"{name}-{time.monotonic_ns()}.log"
+        cmd = [
+            sys.executable, "-m", "celery", "-A", app_path, "worker",
+            "-P", pool, "-c", str(concurrency), "-Q", self.queue, "-n", self.nodename,
+            "--without-gossip", "--without-mingle", "--without-heartbeat", "-l", "INFO",
+        ]  # fmt: skip
+        full_env = {
+            **os.environ,
+            "PYTHONPATH": str(ROOT),
+            "CPT_TEST_DB_NAME": str(connection.settings_dict["NAME"]),
+            **env,
+        }
+        self._log_file = self.log.open("wb")
+        self.process = subprocess.Popen(
+            cmd, env=full_env, stdout=self._log_file, stderr=subprocess.STDOUT,
+            start_new_session=True, cwd=ROOT,
+        )  # fmt: skip
+
+    def wait_ready(self, timeout: float = 60.0) -> None:
+        ping = self.app.tasks["celery.ping"]
+        try:
+            ping.apply_async(queue=self.queue).get(timeout=timeout)
+        except Exception as exc:
+            raise AssertionError(f"worker did not start: {exc}\n{self.output()}") from exc
+
+    def children(self) -> list[int]:
+        out = subprocess.run(
+            ["pgrep", "-P", str(self.process.pid)], capture_output=True, text=True
+        ).stdout
+        return [int(pid) for pid in out.split()]
+
+    def kill_node(self) -> None:
+        """SIGKILL the whole worker (main process and children)."""
+        os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait(10)
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 60.0) -> int:
+        if self.process.poll() is None:
+            os.kill(self.process.pid, sig)
+            try:
+                self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait(10)
+        self._log_file.close()
+        return self.process.returncode
+
+    def output(self) -> str:
+        self._log_file.flush()
+        return self.log.read_text(errors="replace")[-5000:]
