@@ -104,6 +104,7 @@ def pytest_collection_modifyitems(config: Any, items: list[Any]) -> None:
         config.hook.pytest_deselected(items=deselected)
         items[:] = selected
 
+
 # The cookiecutter-django mirror is a project of its own (its own settings): `make
 # test` runs it in a second pytest process.
 collect_ignore = ["cookiecutter"]

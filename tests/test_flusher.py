@@ -86,9 +86,7 @@ def test_helper_threads_counts_are_added_up(flusher: Flusher, running: JobState)
     assert row().processed_items == 7
 
 
-def test_heartbeat_when_nothing_changed(
-    flusher: Flusher, running: JobState, settings: Any
-) -> None:
+def test_heartbeat_when_nothing_changed(flusher: Flusher, running: JobState, settings: Any) -> None:
     settings.PROGRESS_TRACKER_HEARTBEAT_INTERVAL = 0.01
     before = row().updated_at
     time.sleep(0.02)
