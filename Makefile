@@ -12,8 +12,20 @@ $(BIN)/.installed-$(EXTRAS): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e ".[$(EXTRAS)]"
 	touch $@
 
-test: $(BIN)/.installed-$(EXTRAS)  ## run the whole test suite (embedded default)
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+# The cookiecutter-django mirror is a project of its own: a second pytest process.
+MIRROR := --confcutdir=tests/cookiecutter --ds=tests.cookiecutter.config.settings tests/cookiecutter
+# COVERAGE=1: measure both runs (worker processes included) and hold the gate.
+ifeq ($(COVERAGE),1)
+COV_ARGS := --cov=celery_progress_tracker --cov-append --cov-report= --cov-fail-under=0
+endif
+# Exit status 5 ("no tests collected", e.g. -k matching one project only) is fine.
+OK_IF_NONE := || [ $$? -eq 5 ]
+
+test: $(BIN)/.installed-$(EXTRAS)  ## run the whole test suite (embedded default; DATABASE_URL/CELERY_BROKER_URL for services)
+	@if [ "$(COVERAGE)" = 1 ]; then $(BIN)/coverage erase; fi
+	$(BIN)/python -m pytest $(COV_ARGS) $(PYTEST_ARGS) $(OK_IF_NONE)
+	$(BIN)/python -m pytest $(COV_ARGS) $(MIRROR) $(PYTEST_ARGS) $(OK_IF_NONE)
+	@if [ "$(COVERAGE)" = 1 ]; then $(BIN)/coverage combine -q 2>/dev/null || true; $(BIN)/coverage report; fi
 
 test-browser: $(BIN)/.installed-$(EXTRAS)  ## install Chromium + local CSS if missing, run the browser tests
 	.ci/steps/browser-setup.sh

@@ -25,6 +25,7 @@ from django.db import connections
 
 from celery_progress_tracker import lifecycle
 from celery_progress_tracker.conf import settings
+from celery_progress_tracker.models import EndReason
 from celery_progress_tracker.tracker import JobState
 
 logger = logging.getLogger(__name__)
@@ -52,6 +53,9 @@ class Flusher:
         self.stats = FlushStats()
         self._states: dict[str, JobState] = {}
         self._lock = threading.Lock()
+        #: Held while a flush runs: once unregister() returns, no write of that state is
+        #: under way.
+        self._flushing = threading.Lock()
         self._wakeup = threading.Event()
         self._thread: threading.Thread | None = None
         self._pid = 0
@@ -66,7 +70,8 @@ class Flusher:
         self._wakeup.set()
 
     def unregister(self, state: JobState) -> None:
-        with self._lock:
+        """Stop writing ``state``; a flush of it under way is waited for."""
+        with self._flushing, self._lock:
             if self._states.get(state.job_id) is state:
                 del self._states[state.job_id]
 
@@ -83,18 +88,21 @@ class Flusher:
 
     def _run(self) -> None:
         while True:
-            with self._lock:
-                states = list(self._states.values())
+            states: list[JobState] = []
+            try:
+                with self._flushing:
+                    with self._lock:
+                        states = list(self._states.values())
+                    if states:
+                        self.flush(states)
+            except Exception:  # never let the thread die
+                logger.exception("progress flusher: unexpected error")
             if not states:
                 # Idle: hold no connection, sleep until a task registers.
                 self._close_connection()
                 self._wakeup.wait()
                 self._wakeup.clear()
                 continue
-            try:
-                self.flush(states)
-            except Exception:  # never let the thread die
-                logger.exception("progress flusher: unexpected error")
             time.sleep(max(0.01, settings.FLUSH_INTERVAL))
 
     def flush(self, states: list[JobState]) -> None:
@@ -113,7 +121,7 @@ class Flusher:
             if not state.cancel_requested and state.job_id in revoked:
                 # Revoked with terminate on a pool that cannot stop a thread:
                 # the body stops at its next check instead.
-                state.cancel_requested = True
+                self.stop(state)
             if state.dirty or now - state.last_write >= heartbeat:
                 self.write(state)
             elif not state.cancel_requested:
@@ -141,6 +149,15 @@ class Flusher:
             # The row was finalised, deleted or taken over by another run.
             state.detached = True
         return True
+
+    def stop(self, state: JobState) -> None:
+        """Stop ``state``'s body at its next check, as revoked."""
+        state.cancel_requested = True
+        try:
+            self._prepare_connection(settings.DATABASE_ALIAS)
+            lifecycle.request_stop(state.job_id, EndReason.REVOKED)
+        except Exception as exc:
+            logger.warning("progress flusher: could not flag %s as revoked: %s", state.job_id, exc)
 
     def check_cancels(self, states: list[JobState]) -> None:
         """Flag the states whose job a user asked to cancel (one query for all)."""

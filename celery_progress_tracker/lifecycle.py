@@ -36,22 +36,17 @@ never waits on an uncommitted row.
 
 from __future__ import annotations
 
-import asyncio
-import functools
 import logging
-import os
-import threading
-import time
-from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 from datetime import timezone as dt_timezone
 from numbers import Real
-from typing import Any, TypeVar
+from typing import Any
 
-from django.db import DataError, IntegrityError, InterfaceError, OperationalError, connections
+from django.db import DataError, IntegrityError
 from django.db import transaction as db_transaction
-from django.db.models import F, Q
+from django.db.models import F, Q, Value
+from django.db.models.functions import Coalesce, NullIf
 from django.utils import timezone
 
 from celery_progress_tracker.conf import settings
@@ -72,10 +67,13 @@ from celery_progress_tracker.validation import (
     clean_error,
     clean_message,
 )
+from celery_progress_tracker.writes import (
+    outside_caller_transaction,
+    retry_transient,
+    write_connection,
+)
 
 logger = logging.getLogger(__name__)
-
-T = TypeVar("T")
 
 #: Rows a finishing execution may close: active ones, and one closed because
 #: its worker was lost (the task turned out to be alive).
@@ -89,163 +87,16 @@ STARTABLE = REOPENABLE | Q(
     status=Status.CANCELLED, end_reason=EndReason.REVOKED, cancel_requested_at__isnull=True
 )
 
-#: Seconds between the attempts of a final write while the database is unreachable.
-FINAL_WRITE_RETRY_DELAYS = (0.5, 1.0, 2.0, 4.0, 8.0, 15.0)
-
-#: Errors a retry can outlive: the connection was lost or the server is gone.
-TRANSIENT_ERRORS = (OperationalError, InterfaceError)
-
 
 def _jobs() -> SSEProgressQuerySet:
     # The default manager applies PROGRESS_TRACKER_DATABASE_ALIAS.
     return SSEProgress.objects.all()
 
 
-def _connection() -> Any:
-    return connections[settings.DATABASE_ALIAS]
-
-
 def _rows(job_id: str, token: str = "") -> SSEProgressQuerySet:
     """The row of ``job_id``, if it belongs to the run ``token`` (any run without one)."""
     rows = _jobs().filter(job_id=job_id)
     return rows.filter(Q(run_token=token) | Q(run_token="")) if token else rows
-
-
-# -- where a write happens ------------------------------------------------------------
-
-
-class _SideWriter:
-    """A thread of its own, so a write runs on its own connection, in autocommit."""
-
-    def __init__(self) -> None:
-        self._executor: ThreadPoolExecutor | None = None
-        self._pid = 0
-        self._lock = threading.Lock()
-
-    def run(self, func: Callable[[], T], *, sqlite_busy_timeout: float | None = None) -> T:
-        """Run ``func`` in the writer's thread and return what it returns (or raise)."""
-        with self._lock:
-            if self._executor is None or self._pid != os.getpid():  # new, or forked
-                self._executor = ThreadPoolExecutor(1, thread_name_prefix="progress-writer")
-                self._pid = os.getpid()
-            executor = self._executor
-        return executor.submit(self._call, func, sqlite_busy_timeout).result()
-
-    @staticmethod
-    def _call(func: Callable[[], T], sqlite_busy_timeout: float | None) -> T:
-        connection = _connection()
-        connection.close_if_unusable_or_obsolete()
-        if sqlite_busy_timeout is None or connection.vendor != "sqlite":
-            try:
-                return func()
-            except TRANSIENT_ERRORS:
-                connection.close()  # a server restart: once more, on a new connection
-                return func()
-        # Only a short wait for SQLite's write lock, and no retry: the caller
-        # may hold the lock, and then the write must join its transaction.
-        _no_retry.active = True
-        with connection.cursor() as cursor:
-            cursor.execute("PRAGMA busy_timeout")
-            usual = cursor.fetchone()[0]
-            cursor.execute(f"PRAGMA busy_timeout = {int(sqlite_busy_timeout * 1000)}")
-        try:
-            return func()
-        finally:
-            _no_retry.active = False
-            with connection.cursor() as cursor:
-                cursor.execute(f"PRAGMA busy_timeout = {int(usual)}")
-
-
-side_writer = _SideWriter()
-
-
-class _NoRetry(threading.local):
-    active = False
-
-
-_no_retry = _NoRetry()
-
-
-def _in_event_loop() -> bool:
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return False
-    return True
-
-
-def _in_callers_transaction(connection: Any) -> bool:
-    """Whether the caller opened a transaction of its own (not a test case's wrapper).
-
-    Inside Django's ``TestCase`` (pytest-django's ``db``) everything stays in
-    the test's transaction, so it is rolled back with the test.
-    """
-    blocks = connection.atomic_blocks
-    return bool(blocks) and not getattr(blocks[0], "_from_testcase", False)
-
-
-def outside_caller_transaction(func: Callable[[], T]) -> T:
-    """Run ``func`` (a write of a ``ProgressTask`` row) so it commits at once.
-
-    Inside the caller's ``atomic()`` block (``ATOMIC_REQUESTS``, eager mode in
-    a transaction) the write goes through a connection of its own, in
-    autocommit, so pollers and the worker see the row before the caller
-    commits, and a rollback keeps it. In an event loop (an ``async def``
-    view) it goes there too, since the ORM refuses to run in one.
-
-    It joins the caller's transaction (in a savepoint) only when it cannot do
-    otherwise: inside a test case's transaction (rolled back with the test),
-    when the row refers to something the caller has not committed (its new
-    owner), and on SQLite once the caller holds the database's single write
-    lock (then the worker, too, waits for the caller's commit).
-    """
-    connection = _connection()
-    if _in_event_loop():
-        return side_writer.run(func)
-    if not _in_callers_transaction(connection):
-        return func()
-    sqlite = connection.vendor == "sqlite"
-    outermost = connection.atomic_blocks[0]
-    if getattr(connection, "_progress_joined", None) is not outermost:
-        try:
-            return side_writer.run(
-                func, sqlite_busy_timeout=settings.SQLITE_BUSY_TIMEOUT if sqlite else None
-            )
-        except IntegrityError:
-            # E.g. the owner was created in the caller's uncommitted transaction.
-            logger.info("progress write joins the caller's transaction (a row not committed)")
-        except OperationalError as exc:
-            if not (sqlite and "locked" in str(exc)):
-                raise
-            # The caller holds SQLite's write lock: join it for this transaction.
-            connection._progress_joined = outermost
-    with db_transaction.atomic(using=settings.DATABASE_ALIAS):  # a savepoint
-        return func()
-
-
-def retry_transient(func: Callable[..., T]) -> Callable[..., T]:
-    """Retry ``func`` on a fresh connection while the database is unreachable.
-
-    Only connection-level errors are retried (about half a minute in all);
-    an error no retry can mend (bad data) raises at once. Inside the caller's
-    transaction nothing is retried: reconnecting would drop that transaction.
-    """
-
-    @functools.wraps(func)
-    def attempt(*args: Any, **kwargs: Any) -> T:
-        for delay in FINAL_WRITE_RETRY_DELAYS:
-            connection = _connection()
-            try:
-                return func(*args, **kwargs)
-            except TRANSIENT_ERRORS as exc:
-                if connection.in_atomic_block or _no_retry.active:
-                    raise
-                logger.warning("progress write failed (%s): retrying in %g s", exc, delay)
-                connection.close()
-                time.sleep(delay)
-        return func(*args, **kwargs)
-
-    return attempt
 
 
 # -- publish --------------------------------------------------------------------------
@@ -326,7 +177,7 @@ def publish(
 def _insert(row: SSEProgress) -> bool:
     """Insert ``row``; ``False`` if its job id is taken."""
     try:
-        if _connection().in_atomic_block:
+        if write_connection().in_atomic_block:
             # A savepoint: a failed insert must not break the caller's transaction.
             with db_transaction.atomic(using=settings.DATABASE_ALIAS):
                 row.save(force_insert=True)
@@ -615,16 +466,17 @@ def failed(
 
 
 def cancelled(job_id: str, state: JobState | None, token: str = "", message: str = "") -> None:
-    """The body stopped at a user's cancel request: ``cancelled``."""
+    """The body stopped at a stop request: ``cancelled``, for the reason the request gave."""
     fields: dict[str, Any] = {
         "status": Status.CANCELLED,
-        "end_reason": EndReason.CANCELLED,
+        # Set with the request (request_stop); a body's own TaskCancelled: cancelled.
+        "end_reason": Coalesce(NullIf(F("end_reason"), Value("")), Value(EndReason.CANCELLED)),
         "error": "",
     }
     if message:
         fields["current_message"] = clean_message(message)
-    logger.info("job %s cancelled", job_id)
-    _close(job_id, fields, state=state, token=token)
+    if _close(job_id, fields, state=state, token=token):
+        logger.info("job %s cancelled", job_id)
 
 
 def revoked(job_id: str, token: str = "", *, expired: bool = False) -> None:
@@ -772,13 +624,17 @@ def _describe(sig: Any) -> str:
     return f"a {kind} of {len(members)} tasks"
 
 
-def eager_raised(job_id: str, token: str, exc: BaseException) -> None:
-    """An eager run raised into its caller: the row ends ``failed`` with the exception."""
+def eager_raised(job_id: str, state: JobState, exc: BaseException | None) -> None:
+    """An eager run raised into its caller: ``failed`` with the exception and its counts.
+
+    A retry that propagates (``task_eager_propagates``) fails with the
+    exception it retried for.
+    """
     from celery.exceptions import Retry
 
     if isinstance(exc, Retry) and isinstance(exc.exc, BaseException):
         exc = exc.exc
-    failed(job_id, exc, None, token)
+    failed(job_id, exc, state)
 
 
 # -- users and operators -----------------------------------------------------------
@@ -795,7 +651,7 @@ def _revoke(task_id: str) -> None:
 
 
 def request_cancel(job: SSEProgress) -> str:
-    """Cancel ``job``: a pending one at once, a running one at its next check.
+    """A user cancels ``job``: a pending one at once, a running one at its next check.
 
     Returns the job's status afterwards (``job`` is refreshed).
 
@@ -803,28 +659,41 @@ def request_cancel(job: SSEProgress) -> str:
         InvalidTransition: the job is already finished.
         SSEProgress.DoesNotExist: the job no longer exists.
     """
+    status = request_stop(job.job_id, EndReason.CANCELLED)
+    job.refresh_from_db()
+    if status is None:
+        raise InvalidTransition(f"job {job.job_id!r} is {job.status}: it cannot be cancelled")
+    return status
+
+
+def request_stop(job_id: str, reason: str) -> str | None:
+    """Ask job ``job_id`` to stop, for ``reason`` (``cancelled`` or ``revoked``).
+
+    A pending job ends ``cancelled`` at once and its task is revoked (a worker
+    that runs it anyway sees the row and skips the body). A running job is
+    flagged: its worker sees the flag within one flush interval, on every pool,
+    even across a worker restart; ``end_reason`` says already why it will end.
+    Returns the job's status afterwards, ``None`` if it had already finished.
+    """
     now = timezone.now()
-    rows = _jobs().filter(pk=job.pk)
+    rows = _jobs().filter(job_id=job_id)
     if rows.filter(status=Status.PENDING).update(
         status=Status.CANCELLED,
-        end_reason=EndReason.CANCELLED,
+        end_reason=reason,
         cancel_requested_at=now,
         completed_at=now,
         updated_at=now,
         current_message=clean_message(str(_cancelled_label())),
     ):
-        job.refresh_from_db()
-        _revoke(job.job_id)
+        _revoke(job_id)
         return Status.CANCELLED
-    if rows.filter(status=Status.IN_PROGRESS, cancel_requested_at__isnull=True).update(
-        cancel_requested_at=now
-    ):
-        job.refresh_from_db()
-        return Status.IN_PROGRESS
-    job.refresh_from_db()
-    if job.is_active:  # already flagged
-        return job.status
-    raise InvalidTransition(f"job {job.job_id!r} is {job.status}: it cannot be cancelled")
+    rows.filter(status=Status.IN_PROGRESS, cancel_requested_at__isnull=True).update(
+        cancel_requested_at=now, end_reason=reason
+    )
+    status = rows.values_list("status", flat=True).first()
+    if status is None:
+        raise SSEProgress.DoesNotExist(f"job {job_id!r} no longer exists")
+    return status if status in ACTIVE_STATUSES else None
 
 
 def _cancelled_label() -> str:

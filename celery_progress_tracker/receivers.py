@@ -227,9 +227,9 @@ def on_task_postrun(
             lifecycle.revoked(task_id, job.token)  # the body raised Ignore itself
     elif state == celery_states.REJECTED:
         lifecycle.rejected(task_id, job, job.token)
-    elif job.eager and isinstance(job.exception, Exception):
-        # Eager with propagation: the exception goes to the caller, unreported.
-        lifecycle.eager_raised(task_id, job.token, job.exception)
+    elif job.eager:
+        # Eager with propagation: the exception went to the caller, unreported.
+        lifecycle.eager_raised(task_id, job, job.exception)
     elif not _in_pool_child:
         # Interrupted (a cold shutdown, a terminate): a lost worker. In a
         # prefork child the main process reports it (WorkerLostError, revoke).

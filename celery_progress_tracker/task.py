@@ -8,11 +8,13 @@ lifecycle module does, called from the hooks below and from the receivers.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping
 from typing import Any
 
 from celery.contrib.django.task import DjangoTask
 from celery.exceptions import Ignore
+from celery.result import AsyncResult
 from celery.utils import uuid
 
 from celery_progress_tracker.exceptions import TaskCancelled
@@ -76,6 +78,31 @@ def _add_job_header(options: dict[str, Any], job: dict[str, Any]) -> dict[str, A
     return merged
 
 
+class ProgressAsyncResult(AsyncResult):  # type: ignore[type-arg]
+    """The result of a ``ProgressTask``: ``revoke(terminate=True)`` works on every pool.
+
+    Besides Celery's broadcast, the terminate is written in the job's row, so
+    a worker that cannot stop the body by a signal (the ``solo`` and
+    ``threads`` pools; any pool while the message is held elsewhere) stops it
+    at its next check, within a flush interval. The job ends ``cancelled``,
+    end reason ``revoked``.
+    """
+
+    def revoke(
+        self, connection: Any = None, terminate: bool = False, *args: Any, **kwargs: Any
+    ) -> Any:
+        """``AsyncResult.revoke``; with ``terminate``, the running body is stopped too."""
+        result = super().revoke(connection, terminate, *args, **kwargs)
+        if terminate:
+            from celery_progress_tracker import lifecycle
+            from celery_progress_tracker.models import EndReason, SSEProgress
+
+            # No row (published without the app): Celery's revoke stands alone.
+            with contextlib.suppress(SSEProgress.DoesNotExist):
+                lifecycle.request_stop(self.id, EndReason.REVOKED)
+        return result
+
+
 class ProgressCounter:
     """Counts into one running execution from any thread (see ``ProgressTask.progress_counter``)."""
 
@@ -130,6 +157,12 @@ class ProgressTask(DjangoTask):  # type: ignore[type-arg]
     progress_total: int = 0
 
     # -- enqueue ---------------------------------------------------------------
+
+    def AsyncResult(self, task_id: str, **kwargs: Any) -> ProgressAsyncResult:
+        """The result of job ``task_id`` (what ``delay()`` and ``apply_async()`` return)."""
+        return ProgressAsyncResult(
+            task_id, backend=self.backend, task_name=self.name, app=self.app, **kwargs
+        )
 
     def apply_async(
         self,
@@ -201,8 +234,6 @@ class ProgressTask(DjangoTask):  # type: ignore[type-arg]
         would be on a worker; a failure the caller receives (``throw=True``,
         ``task_eager_propagates``) ends the row ``failed`` with its exception.
         """
-        from celery_progress_tracker import lifecycle
-
         job = progress_options(
             owner=progress_owner,
             task_type=progress_task_type,
@@ -212,15 +243,9 @@ class ProgressTask(DjangoTask):  # type: ignore[type-arg]
         options["headers"] = dict(headers) if headers else None
         header = _add_job_header(options, job)
         header.setdefault("token", new_run_token())
-        task_id = task_id or uuid()
-        try:
-            return super().apply(
-                args, kwargs, link, link_error, task_id, retries, throw, logfile, loglevel,
-                **options,
-            )  # fmt: skip
-        except BaseException as exc:
-            lifecycle.eager_raised(task_id, header["token"], exc)
-            raise
+        return super().apply(
+            args, kwargs, link, link_error, task_id, retries, throw, logfile, loglevel, **options
+        )
 
     # -- execution -------------------------------------------------------------
 
@@ -235,12 +260,7 @@ class ProgressTask(DjangoTask):  # type: ignore[type-arg]
         try:
             return super().__call__(*args, **kwargs)
         except TaskCancelled:
-            state.outcome = CANCELLED
-            if not state.eager:
-                self.backend.mark_as_revoked(
-                    state.job_id, "cancelled", request=self.request, store_result=True
-                )
-            raise Ignore("cancelled") from None
+            self._stop_as_revoked(state, "cancelled")
         except BaseException as exc:
             state.exception = exc
             raise
@@ -248,15 +268,26 @@ class ProgressTask(DjangoTask):  # type: ignore[type-arg]
     def before_start(self, task_id: str, args: Any, kwargs: Any) -> None:
         state = current_state()
         if state is not None and state.task is self and state.cancel_requested:
-            raise TaskCancelled(f"job {task_id} was cancelled before it started")
+            # Cancelled while queued: the row says so already; the body never runs.
+            self._stop_as_revoked(state, "cancelled before it started")
+
+    def _stop_as_revoked(self, state: JobState, reason: str) -> None:
+        state.outcome = CANCELLED
+        if not state.eager:
+            self.backend.mark_as_revoked(
+                state.job_id, "cancelled", request=self.request, store_result=True
+            )
+        raise Ignore(reason)
 
     def on_replace(self, sig: Any) -> Any:
         """Keep the row open: it follows the replacement to its end."""
         from celery_progress_tracker import lifecycle
+        from celery_progress_tracker.flusher import flusher
 
         state = current_state()
         if state is not None and state.task is self:
             state.outcome = REPLACED
+            flusher.unregister(state)  # no write of the old body lands after this
             lifecycle.replaced(state, sig)
         return super().on_replace(sig)
 

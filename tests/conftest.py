@@ -15,6 +15,7 @@ from tests.harness import (  # noqa: F401  (the suite imports them from here)
     ROOT,
     RUN_ID,
     WorkerProcess,
+    drop_leftover_connections,
     row,
     wait_for,
     wait_status,
@@ -75,23 +76,14 @@ def worker_process(transactional_db: None) -> Iterator[Callable[..., WorkerProce
 
     yield start
     for proc in started:
-        # The test is over: no need for a slow warm shutdown.
-        if proc.process.poll() is None:
-            proc.kill_node()
-        proc.stop()
+        proc.finish()
 
 
 @pytest.fixture(scope="session", autouse=True)
 def _drop_leftover_connections(django_db_setup: None, django_db_blocker: Any) -> Iterator[None]:
-    """Let the test database be dropped even if a killed worker left a session open."""
     yield
-    if connection.vendor != "postgresql":
-        return
-    with django_db_blocker.unblock(), connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
-            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
-        )
+    with django_db_blocker.unblock():
+        drop_leftover_connections()
 
 
 def pytest_collection_modifyitems(config: Any, items: list[Any]) -> None:

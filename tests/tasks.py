@@ -136,3 +136,24 @@ def plain(x: int) -> int:
 
 # The fault suite's tasks live with it; importing them here registers them on every worker.
 import tests.faults.tasks  # noqa: E402, F401
+
+
+@shared_task(base=ProgressTask, bind=True, name="tests.body_api")
+def body_api(self: ProgressTask, threads: int = 0) -> dict[str, Any]:
+    """Every call of the body's API, from the body and from helper threads."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    self.set_progress(5, total=20, message="five set")
+    self.set_message("message only")
+    self.progress(2, failed=1)
+    counter = self.progress_counter()
+    if threads:
+        with ThreadPoolExecutor(threads) as pool:
+            list(pool.map(lambda _: counter.progress(1), range(10)))
+    counter.progress(1, "from the counter")
+    return {"counter": counter, "state": repr(self.progress_state)}
+
+
+@shared_task(base=ProgressTask, bind=True, name="tests.bad_message")
+def bad_message(self: ProgressTask) -> None:
+    self.progress(1, message=3)  # type: ignore[arg-type]

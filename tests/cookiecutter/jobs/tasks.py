@@ -1,0 +1,113 @@
+"""The project's tasks: imports, exports and reports, written as its developers would."""
+
+from __future__ import annotations
+
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import celery.contrib.testing.tasks  # noqa: F401  (registers celery.ping)
+from celery import group, shared_task
+
+from celery_progress_tracker import ProgressTask, TaskCancelled
+
+#: What ``os.listdir`` returns for a file named in Latin-1: lone surrogates.
+LATIN1_NAME = b"r\xe9sum\xe9.csv".decode("utf-8", "surrogateescape")
+
+
+@shared_task(base=ProgressTask, bind=True)
+def import_statement(
+    self: ProgressTask, lines: int, delay: float = 0.0, fail_at: int | None = None
+) -> int:
+    self.set_total(lines)
+    for line in range(1, lines + 1):
+        if line == fail_at:
+            raise RuntimeError(f"Statement line {line} matches no open invoice")
+        time.sleep(delay)
+        self.progress(1, f"Line {line} matched")
+    return lines
+
+
+@shared_task(base=ProgressTask, bind=True, max_retries=3)
+def flaky_export(self: ProgressTask, rows: int, failures: int) -> int:
+    for _ in range(rows):
+        self.progress(1)
+    if self.request.retries < failures:
+        attempt = self.request.retries + 1
+        raise self.retry(exc=ValueError(f"flaky failure {attempt}"), countdown=0.2)
+    return rows
+
+
+@shared_task(base=ProgressTask, bind=True)
+def report_by_one(self: ProgressTask, lines: int) -> None:
+    self.progress(1, "Preparing the report")
+    raise self.replace(import_statement.si(lines, 0.05))
+
+
+@shared_task(base=ProgressTask, bind=True)
+def report_by_group(self: ProgressTask, parts: int, lines: int) -> None:
+    self.progress(1, "Splitting the report")
+    raise self.replace(group(import_statement.si(lines, 0.05) for _ in range(parts)))
+
+
+@shared_task(base=ProgressTask, bind=True)
+def long_steps(self: ProgressTask, steps: int, step_seconds: float) -> str:
+    """Long steps that report nothing, checking for a cancel between them."""
+    for _ in range(steps):
+        if self.is_cancelled:
+            raise TaskCancelled("stopped between two steps")
+        time.sleep(step_seconds)
+    return "finished"
+
+
+@shared_task(base=ProgressTask, bind=True)
+def crunch(self: ProgressTask, seconds: float) -> int:
+    done = 0
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        time.sleep(0.02)
+        done += 1
+        self.progress(1, f"{done} crunched")
+    return done
+
+
+@shared_task(base=ProgressTask, bind=True)
+def parallel_import(self: ProgressTask, items: int, threads: int) -> int:
+    """``self.progress()`` called from the threads of a pool the body starts."""
+    self.set_total(items)
+
+    def one(item: int) -> None:
+        time.sleep(0.002)
+        self.progress(1, f"Item {item} imported")
+
+    with ThreadPoolExecutor(threads) as pool:
+        list(pool.map(one, range(items)))
+    return items
+
+
+@shared_task(base=ProgressTask, bind=True)
+def parallel_with_counter(self: ProgressTask, items: int, threads: int) -> int:
+    """The same through the counter handle, for pools where executions share a process."""
+    self.set_total(items)
+    counter = self.progress_counter()
+
+    def one(item: int) -> None:
+        time.sleep(0.002)
+        counter.progress(1)
+
+    with ThreadPoolExecutor(threads) as pool:
+        list(pool.map(one, range(items)))
+    return items
+
+
+class FileImport(ProgressTask):
+    progress_task_type = f"import {LATIN1_NAME}"
+
+
+@shared_task(base=FileImport, bind=True)
+def import_file(self: ProgressTask, fail: bool) -> str:
+    name = LATIN1_NAME  # as os.listdir() gives it
+    self.set_metadata({name: name, "files": [name]})
+    self.progress(1, f"Imported {name}")
+    if fail:
+        raise ValueError(f"Cannot parse {name}")
+    return "ok"
