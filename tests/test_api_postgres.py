@@ -80,7 +80,8 @@ def hundred_thousand_rows() -> Iterator[Any]:
             f"""
             INSERT INTO {TABLE} (job_id, user_id, task_type, status, total_items,
                 processed_items, failed_items, current_message, metadata, error, retries,
-                has_heartbeat, created_at, updated_at, started_at, completed_at)
+                has_heartbeat, created_at, updated_at, started_at, completed_at,
+                end_reason, run_token, root_id, parent_id, group_id)
             SELECT 'job-' || n, {first_user} + n % {USERS},
                 (ARRAY['email_sending', 'edi_import', 'report_generation'])[1 + n % 3],
                 CASE WHEN n / {USERS} % 100 = 0 THEN 'in_progress'
@@ -90,7 +91,10 @@ def hundred_thousand_rows() -> Iterator[Any]:
                 now() - n * interval '1 minute',
                 now() - n * interval '1 minute' + interval '10 seconds',
                 now() - n * interval '1 minute',
-                CASE WHEN n / {USERS} % 100 > 1 THEN now() - n * interval '1 minute' END
+                CASE WHEN n / {USERS} % 100 > 1 THEN now() - n * interval '1 minute' END,
+                CASE WHEN n / {USERS} % 100 = 2 THEN 'error'
+                     WHEN n / {USERS} % 100 > 2 THEN 'succeeded' ELSE '' END,
+                '', '', '', ''
             FROM generate_series(1, {ROWS}) AS n
             """
         )
@@ -148,3 +152,7 @@ def test_the_api_and_the_reaper_use_indexes(hundred_thousand_rows: Any) -> None:
     for plan in (stale.explain(), stale.values_list("updated_at").distinct().explain()):
         _assert_indexed(plan)
         assert "cpt_running_heartbeat_idx" in plan, plan
+    # ...and lost messages (the partial index on pending rows, by when they were due).
+    plan = SSEProgress.objects.never_started().explain()
+    _assert_indexed(plan)
+    assert "cpt_pending_due_idx" in plan, plan
