@@ -18,6 +18,8 @@ import pytest
 from django.conf import settings
 from django.test import Client
 
+# The browser tests' own tasks, registered before the in-process worker runs them.
+from tests.browser import tasks as browser_tasks  # noqa: F401
 from tests.browser.views import NODE_MODULES
 
 CHROMIUM = Path("/usr/bin/chromium")

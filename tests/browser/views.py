@@ -21,8 +21,20 @@ LAUNCHABLE = {"count": tasks.count, "fail_after": tasks.fail_after}
 
 
 def harness(request: HttpRequest) -> HttpResponse:
-    """An empty page with the script loaded: tests create bars with ``page.evaluate``."""
-    return render(request, "browser/harness.html", {"lang": request.GET.get("lang", "en")})
+    """An empty page with the script loaded: tests create bars with ``page.evaluate``.
+
+    ``?css=`` picks the page's framework (``semantic``, the default, ``bootstrap5``
+    or ``none``), ``?theme=`` the tag's theme, ``?lang=`` the page's language.
+    """
+    return render(
+        request,
+        "browser/harness.html",
+        {
+            "lang": request.GET.get("lang", "en"),
+            "css": request.GET.get("css", "semantic"),
+            "theme": request.GET.get("theme", ""),
+        },
+    )
 
 
 def seed_page(request: HttpRequest) -> HttpResponse:
