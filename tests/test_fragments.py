@@ -237,8 +237,9 @@ def test_status_labels_are_the_admins_words(
             job = SSEProgress.objects.get(job_id=f"job-{status}")
             words = str(job.get_status_display())
             assert labels[status] == status_label(status) == words[0].upper() + words[1:]
-            assert f"<td class=\"field-status\">{words}</td>" in changelist
-    fr = dict(zip(Status.values, ["En attente", "En cours", "Terminé", "Échoué", "Annulé"]))
+            assert f'<td class="field-status">{words}</td>' in changelist
+    french = ["En attente", "En cours", "Terminé", "Échoué", "Annulé"]
+    fr = dict(zip(Status.values, french, strict=True))
     if language == "fr":
         assert {status: labels[status] for status in Status.values} == fr
 

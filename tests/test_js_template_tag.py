@@ -77,8 +77,12 @@ def test_script_tag_is_external_and_not_deferred_so_inline_code_can_follow() -> 
     assert html.endswith(
         '\n<script src="/static/celery_progress_tracker/progress_polling.js"></script>'
     )
-    assert render("{% progress_polling_js defer=True %}").strip().endswith(
-        '<script src="/static/celery_progress_tracker/progress_polling.js" defer></script>'
+    assert (
+        render("{% progress_polling_js defer=True %}")
+        .strip()
+        .endswith(
+            '<script src="/static/celery_progress_tracker/progress_polling.js" defer></script>'
+        )
     )
 
 
@@ -119,7 +123,9 @@ def test_settings_cannot_break_out_of_the_data_block() -> None:
     assert html.count("</script>") == 2
 
 
-@pytest.mark.parametrize("tag", ["progress_polling_js", "progress_bar 'j'", "progress_fragment 'j'"])
+@pytest.mark.parametrize(
+    "tag", ["progress_polling_js", "progress_bar 'j'", "progress_fragment 'j'"]
+)
 def test_an_unknown_theme_is_a_clear_error(tag: str) -> None:
     with pytest.raises(TemplateSyntaxError, match="theme must be one of auto, default"):
         render(f"{{% {tag} theme='tailwind' %}}", request=RequestFactory().get("/"))

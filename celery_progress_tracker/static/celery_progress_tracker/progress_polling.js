@@ -689,7 +689,7 @@
         percentTag: "div",
         counts: "label",
         countsInside: true,
-        stats: "ui mini four statistics",
+        stats: "ui mini four stackable statistics",
         stat: "statistic",
         value: "value",
         caption: "label",
