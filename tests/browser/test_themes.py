@@ -182,12 +182,8 @@ def test_the_default_theme_follows_dark_mode_and_reduced_motion(
     browser.page.add_style_tag(
         content=".progress-polling--default { --progress-polling-accent: rgb(1, 2, 3); }"
     )
-    assert (
-        browser.page.evaluate(
-            "getComputedStyle(document.querySelector('#job .progress-polling-fill')).backgroundColor"
-        )
-        == "rgb(1, 2, 3)"
-    )
+    node = "document.querySelector('#job .progress-polling-fill')"
+    assert browser.page.evaluate(f"getComputedStyle({node}).backgroundColor") == "rgb(1, 2, 3)"
     browser.wait_for_status("#job", "completed")
 
 

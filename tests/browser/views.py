@@ -63,3 +63,24 @@ def tag_page(request: HttpRequest) -> HttpResponse:
         "script-src 'self'; style-src 'self'; object-src 'none'; base-uri 'none'"
     )
     return response
+
+
+def htmx_page(request: HttpRequest) -> HttpResponse:
+    """Bars drawn on the server and polled by htmx: no script of the package on the page.
+
+    ``?job_id=`` (repeatable) the jobs, drawn in ``#fragment0``, ``#fragment1``...;
+    ``?theme=`` the theme, ``?css=`` the
+    page's framework, ``?lang=`` the page's language.
+    """
+    return render(
+        request,
+        "browser/htmx.html",
+        {
+            "jobs": [
+                (f"fragment{n}", job_id) for n, job_id in enumerate(request.GET.getlist("job_id"))
+            ],
+            "theme": request.GET.get("theme", ""),
+            "css": request.GET.get("css", "none"),
+            "lang": request.GET.get("lang", "en"),
+        },
+    )

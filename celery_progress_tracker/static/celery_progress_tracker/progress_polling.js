@@ -1045,15 +1045,18 @@
       };
       var bars = [];
       jobs.filter(matches).forEach(function (job) {
-        var place = opts.container;
-        place = typeof place === "function" ? place(job) : typeof place === "string" ? doc.getElementById(place) : place;
-        if (!place) {
+        // One container for all (a <div> per job is added), or one per job.
+        var shared = typeof opts.container !== "function";
+        var place = shared ? opts.container : opts.container(job);
+        place = typeof place === "string" ? doc.getElementById(place) : place;
+        var drawn = (place ? (shared ? Array.prototype.slice.call(place.children) : [place]) : []).some(function (node) {
+          return node.progressPolling && node.progressPolling.jobId === job.job_id;
+        });
+        if (!place || drawn) {
           return;
         }
-        if (typeof opts.container !== "function") {
+        if (shared) {
           place = place.appendChild(el("div", "progress-polling-container"));
-        } else if (place.progressPolling && place.progressPolling.jobId === job.job_id) {
-          return; // already drawn
         }
         var options = typeof opts.options === "function" ? opts.options(job) : opts.options;
         var bar = new ProgressPolling(place, job.job_id, Object.assign({}, options, { apiBase: apiBase }));
