@@ -174,3 +174,13 @@ def test_api_base_falls_back_to_the_original_prefix(settings: Any) -> None:
 def test_api_base_can_be_given() -> None:
     html = render("{% progress_bar 'j' api_base_url='/x/jobs/' %}")
     assert 'data-progress-api-base="/x/jobs/"' in html
+
+
+def test_status_and_title_filters_for_tables() -> None:
+    from tests.browser import tasks
+
+    with translation.override("fr"):
+        assert render("{{ s|progress_status }}", s="in_progress") == "En cours"
+        assert render("{{ s|progress_status }}", s="custom") == "custom"
+    assert render("{{ t|progress_title }}", t=tasks.titled.name) == "Crunch the numbers"
+    assert render("{{ t|progress_title }}", t="reports.tasks.crunch_numbers") == "Crunch numbers"

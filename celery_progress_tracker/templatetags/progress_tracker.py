@@ -22,7 +22,7 @@ from django.utils.translation import get_language
 
 from celery_progress_tracker import fragments
 from celery_progress_tracker.conf import THEMES, settings
-from celery_progress_tracker.labels import bar_labels
+from celery_progress_tracker.labels import bar_labels, status_label
 
 register = template.Library()
 
@@ -252,3 +252,22 @@ def progress_fragment(
         "element_id": element_id,
         "css_class": css_class,
     }
+
+
+@register.filter
+def progress_status(status: Any) -> str:
+    """A job's status in the bar's words (``{{ job.status|progress_status }}``: "In progress").
+
+    The same words as the bar and the admin, for a project's own tables.
+    """
+    return status_label(str(status))
+
+
+@register.filter
+def progress_title(task_type: Any) -> str:
+    """A job's title as the bar shows it (``{{ job.task_type|progress_title }}``).
+
+    The ``progress_title`` of the task that runs such jobs, else the task type
+    made readable ("reports.tasks.crunch_numbers" -> "Crunch numbers").
+    """
+    return fragments.job_title(str(task_type))
