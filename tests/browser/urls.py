@@ -16,6 +16,7 @@ urlpatterns = [
     path("browser/launch/", views.launch),
     path("browser/tag/", views.tag_page),
     path("browser/htmx/", views.htmx_page),
+    path("browser/snippet/", views.docs_snippet),
     # Fomantic-UI, Bootstrap, jQuery and htmx from the local npm install, never from a CDN.
     re_path(r"^browser/assets/(?P<path>.*)$", serve, {"document_root": views.NODE_MODULES}),
     *base_urlpatterns,

@@ -7,9 +7,12 @@ from pathlib import Path
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.template import engines
 from django.views.decorators.http import require_POST
 
+from celery_progress_tracker.models import SSEProgress
 from tests import tasks
+from tests.browser.snippets import snippets
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -83,4 +86,37 @@ def htmx_page(request: HttpRequest) -> HttpResponse:
             "css": request.GET.get("css", "none"),
             "lang": request.GET.get("lang", "en"),
         },
+    )
+
+
+def docs_snippet(request: HttpRequest) -> HttpResponse:
+    """A snippet of the docs (``?snippet=docs/page.md#2``), rendered as a view would.
+
+    The context holds what the snippets use: ``job_id`` (``?job_id=``), ``job``,
+    ``active_jobs``, ``finished_jobs``, ``title``, ``icon``. A POST starts a job
+    and answers ``{"success": true, "job_id": ...}``, as the snippets' views do.
+    """
+    if request.method == "POST":
+        result = tasks.count.apply_async((10, 0.1), progress_owner=request.user)
+        return JsonResponse({"success": True, "job_id": result.id})
+    source = snippets()[request.GET["snippet"]]
+    job_id = request.GET.get("job_id", "")
+    job = SSEProgress.objects.filter(job_id=job_id).first()
+    context = {
+        "job_id": job_id,
+        "job": job,
+        "active_jobs": [job] if job else [],
+        "finished_jobs": [],
+        "title": "Import",
+        "icon": "📦",
+    }
+    body = engines["django"].from_string(source).render(context, request)
+    if "{% extends" in source:
+        return HttpResponse(body)
+    # htmx, which the fragment snippets expect "on the page, as your site does".
+    htmx = '<script src="/browser/assets/htmx.org/dist/htmx.min.js"></script>'
+    head = htmx if "{% progress_fragment" in source else ""
+    return HttpResponse(
+        f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">{head}</head>'
+        f"<body>{body}</body></html>"
     )
