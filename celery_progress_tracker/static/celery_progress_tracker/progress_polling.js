@@ -1,6 +1,4 @@
-/*! celery-progress-tracker: new ProgressPolling(containerId, jobId, options), a live
- * progress bar for Celery jobs. A poller (one request per interval for all bars) feeds
- * a theme, a function drawing a view of the job. Docs: docs/javascript.md. MIT. */
+/*! celery-progress-tracker: ProgressPolling, a poller feeding themes. docs/javascript.md. MIT */
 (function (root) {
   "use strict";
 
@@ -106,7 +104,7 @@
   var script = doc && doc.currentScript;
   var cssUrl = config.css || (script && script.src ? script.src.replace(/[^/]*$/, "progress_polling.css") : "");
 
-  // What onError receives; type: failed, cancelled, not_found, unauthorized, forbidden, http, network.
+  // What onError receives (types: docs/javascript.md).
   class ProgressPollingError extends Error {
     constructor(type, message, status, data) {
       super(message);
@@ -117,7 +115,9 @@
     }
   }
 
-  // -- helpers ---------------------------------------------------------------
+  function has(object, key) {
+    return Object.prototype.hasOwnProperty.call(object, key);
+  }
 
   function isFinal(status) {
     return FINAL_STATUSES.indexOf(status) !== -1;
@@ -183,8 +183,7 @@
     return node;
   }
 
-  // Hidden through the CSSOM as well: Fomantic's display rules would override
-  // the `hidden` attribute, and a style attribute would need 'unsafe-inline'.
+  // Also through the CSSOM: Fomantic overrides `hidden`; a style attribute needs 'unsafe-inline'.
   function show(node, visible) {
     node.hidden = !visible;
     node.style.display = visible ? "" : "none";
@@ -226,8 +225,7 @@
 
   var schedulers = {};
 
-  // Polls the bars of one API base together: one job's URL, or the list's with
-  // ?job_id=a&job_id=b in batches under maxUrlLength (gunicorn refuses 4 KB lines).
+  // Polls the bars of one API base together, in list requests under maxUrlLength.
   class Scheduler {
     constructor(apiBase) {
       this.apiBase = apiBase;
@@ -347,7 +345,7 @@
             bar.connectionProblem(outcome.transient);
           } else if (outcome.fatal) {
             bar.refused(outcome.fatal);
-          } else if (Object.prototype.hasOwnProperty.call(outcome.jobs, bar.jobId)) {
+          } else if (has(outcome.jobs, bar.jobId)) {
             var job = outcome.jobs[bar.jobId];
             if (job === null) {
               bar.notFound();
@@ -366,8 +364,7 @@
       });
     }
 
-    // -> {jobs: {id: data | null (404) | undefined (304)}} or {fatal: {status, body}};
-    // rejects on network errors, 5xx and timeouts.
+    // -> {jobs: {id: data | null (404) | undefined (304)}} or {fatal}; rejects when transient.
     async poll(ids, bars, signal) {
       // A bar that has drawn nothing yet needs a full answer, not a 304.
       var drawn = function (id) {
@@ -425,42 +422,25 @@
     }
 
     async pollList(ids, conditional, signal) {
-      var query = ids
-        .map(function (id) {
-          return "job_id=" + encodeURIComponent(id);
-        })
-        .join("&");
-      var url = this.apiBase + "?" + query;
-      var jobs = {};
-      var pages = 0;
-      var unchanged = false;
-      while (url && pages < 50) {
-        pages += 1;
-        var response = await this.request(url, conditional && pages === 1, signal);
-        if (response.status === 304 && pages === 1) {
-          unchanged = true;
-          break;
-        }
-        if (!response.ok) {
-          return { fatal: await describe(response) };
-        }
-        var page = await readJson(response);
-        if (!page || !Array.isArray(page.results)) {
-          throw new Error("unexpected list response");
-        }
-        page.results.forEach(function (job) {
-          if (job && typeof job.job_id === "string") {
-            jobs[job.job_id] = job;
-          }
-        });
-        url = typeof page.next === "string" && page.next ? page.next : null;
+      var query = ids.map(function (id) {
+        return "job_id=" + encodeURIComponent(id);
+      });
+      var response = await this.request(this.apiBase + "?" + query.join("&"), conditional, signal);
+      if (response.status !== 304 && !response.ok) {
+        return { fatal: await describe(response) };
       }
+      // A ?job_id= lookup answers every job it finds in one page.
+      var page = response.status === 304 ? { results: [] } : await readJson(response);
+      if (!page || !Array.isArray(page.results)) {
+        throw new Error("unexpected list response");
+      }
+      var jobs = {};
+      page.results.forEach(function (job) {
+        jobs[job && job.job_id] = job;
+      });
       ids.forEach(function (id) {
-        if (unchanged) {
-          jobs[id] = undefined;
-        } else if (!Object.prototype.hasOwnProperty.call(jobs, id)) {
-          jobs[id] = null; // not (yet) there: the list's way of saying 404
-        }
+        // undefined: unchanged (304); null: not (yet) there, the list's way of saying 404.
+        jobs[id] = response.status === 304 ? undefined : has(jobs, id) ? jobs[id] : null;
       });
       return { jobs: jobs };
     }
@@ -536,9 +516,8 @@
 
   // -- the themes: view -> markup ----------------------------------------------
 
-  // A theme: function (container, view), called at every change. The built-in ones
-  // share this builder (hook classes progress-polling-*, the theme's classes, a
-  // paint() by status); templates/celery_progress_tracker/themes/ draw the same.
+  // A theme: function (container, view). The built-in ones share this builder; the
+  // templates celery_progress_tracker/themes/*.html draw the same markup.
   function builtIn(name, classes, paint) {
     function part(key, tag, attributes) {
       return el(tag || "div", "progress-polling-" + key + " " + (classes[key] || ""), attributes);
@@ -717,8 +696,9 @@
       return;
     }
     injectStylesheet.done = true;
+    var href = new URL(cssUrl, doc.baseURI).href;
     var present = Array.prototype.some.call(doc.querySelectorAll("link[rel~=stylesheet]"), function (link) {
-      return link.href === cssUrl || link.hasAttribute("data-progress-polling");
+      return link.href === href || link.hasAttribute("data-progress-polling");
     });
     if (!present) {
       doc.head.appendChild(el("link", "", { rel: "stylesheet", href: cssUrl, "data-progress-polling": "" }));
@@ -886,8 +866,6 @@
       this.theme(this.container, this.view());
     }
 
-    // -- what the poller reports -----------------------------------------------
-
     receive(data) {
       if (this.state !== "polling") {
         return;
@@ -952,8 +930,6 @@
         this.draw();
       }
     }
-
-    // -- endings ---------------------------------------------------------------
 
     end() {
       this.state = "finished";
@@ -1067,7 +1043,7 @@
     }
   }
 
-  // data-progress-poll-interval="200" -> {pollInterval: 200} (the template tag writes these).
+  // data-progress-poll-interval="200" -> {pollInterval: 200}
   function optionsFrom(node) {
     var options = {};
     Array.prototype.forEach.call(node.attributes, function (attribute) {
