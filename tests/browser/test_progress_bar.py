@@ -319,6 +319,28 @@ def test_template_tag_page_works_under_a_strict_csp(
     )
 
 
+def test_the_default_theme_and_its_stylesheet_under_a_strict_csp(
+    browser: Browser, worker: Any, user: Any
+) -> None:
+    """No framework on the page: the default theme's stylesheet is linked, nothing is refused."""
+    browser.page.add_init_script(
+        """window.violations = [];
+        document.addEventListener('securitypolicyviolation',
+            (e) => window.violations.push([e.effectiveDirective, e.blockedURI]));"""
+    )
+    result = tasks.count.apply_async((10, 0.05), progress_owner=user)
+    browser.goto(f"/browser/tag/?job_id={result.id}&css=bare")
+    browser.wait_for_status("#tagged", "completed")
+    assert "progress-polling--default" in (
+        browser.page.get_attribute("#tagged .progress-polling", "class") or ""
+    )
+    height = browser.page.evaluate(
+        "getComputedStyle(document.querySelector('#tagged .progress-polling-bar')).height"
+    )
+    assert height == "20px", "the stylesheet applies"
+    assert browser.page.evaluate("window.violations") == [["script-src-elem", "inline"]]
+
+
 def test_a_job_created_after_the_bar_started_is_waited_for(
     browser: Browser, worker: Any, user: Any
 ) -> None:

@@ -59,7 +59,11 @@ def tag_page(request: HttpRequest) -> HttpResponse:
     response = render(
         request,
         "browser/tag.html",
-        {"job_id": request.GET.get("job_id", ""), "title": request.GET.get("title", "Import")},
+        {
+            "job_id": request.GET.get("job_id", ""),
+            "title": request.GET.get("title", "Import"),
+            "css": request.GET.get("css", "semantic"),
+        },
     )
     # Scripts and styles from this origin only: no inline script, no style attribute.
     response["Content-Security-Policy"] = (
