@@ -19,18 +19,16 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from django.contrib.auth.decorators import login_not_required
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.template.loader import render_to_string
 from django.utils import formats
 from django.utils.text import capfirst
 from django.utils.translation import get_language
-from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET
 
 from celery_progress_tracker.access import anonymous_may_read, can_read
 from celery_progress_tracker.auth import request_user
 from celery_progress_tracker.conf import THEMES, settings
+from celery_progress_tracker.decorators import api_view
 from celery_progress_tracker.labels import bar_labels
 from celery_progress_tracker.models import FINAL_STATUSES, SSEProgress
 from celery_progress_tracker.params import is_valid_job_id
@@ -241,11 +239,12 @@ def render_bar(
     return html, bool(bar["final"])
 
 
-@login_not_required
-@never_cache
-@require_GET
+@api_view("GET")
 def job_fragment(request: HttpRequest, job_id: str) -> HttpResponse:
     """One job's bar as HTML for htmx; 286 once it is final (htmx then stops polling).
+
+    Like the JSON endpoints: never cached, no login redirect, other methods a
+    JSON 405.
 
     Query parameters: ``theme``, ``title``, ``icon``, ``show_details`` and
     ``show_stats`` (``0`` hides), ``since`` (the page's render time, seconds

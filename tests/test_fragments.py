@@ -7,13 +7,16 @@ import re
 import time
 from datetime import timedelta
 from typing import Any
+from urllib.parse import quote, urlencode
 
+import hypothesis
 import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractUser
 from django.template import Context, Template
 from django.test import Client, RequestFactory
 from django.utils import timezone, translation
+from hypothesis import strategies as st
 
 from celery_progress_tracker import fragments
 from celery_progress_tracker.labels import bar_labels, status_label
@@ -178,9 +181,40 @@ def test_french_labels_and_numbers(client_alice: Client, alice: Any) -> None:
     assert "Traités" in shown and "Restants" in shown
 
 
-def test_only_get(client_alice: Client, alice: Any) -> None:
+def test_other_methods_get_the_apis_json_405(client_alice: Client, alice: Any) -> None:
     running(alice)
-    assert client_alice.post(fragment_url("job-1")).status_code == 405
+    response = client_alice.post(fragment_url("job-1"))
+    assert response.status_code == 405
+    assert response["Allow"] == "GET, HEAD"
+    assert response.json()["error"] == "method_not_allowed"
+    assert client_alice.head(fragment_url("job-1")).status_code == 200
+
+
+TEXT = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=300)
+
+
+@hypothesis.settings(
+    max_examples=80,
+    deadline=None,
+    suppress_health_check=[hypothesis.HealthCheck.function_scoped_fixture],
+)
+@hypothesis.given(
+    job_id=st.one_of(st.just("job-1"), TEXT.filter(lambda text: text.strip("/") != "")),
+    query=st.dictionaries(
+        st.sampled_from(["theme", "title", "icon", "since", "show_details", "show_stats", "x"]),
+        TEXT,
+    ),
+)
+def test_hostile_input_never_breaks_the_fragment(
+    client_alice: Client, alice: Any, job_id: str, query: dict[str, str]
+) -> None:
+    if not SSEProgress.objects.filter(job_id="job-1").exists():
+        running(alice, "job-1", current_message=XSS)
+    url = f"/core/sse-progress/{quote(job_id, safe='')}/fragment/?{urlencode(query)}"
+    response = client_alice.get(url)
+    assert response.status_code in (200, 286, 404), response.status_code
+    page = response.content.decode()
+    assert "<script" not in page and "<img" not in page
 
 
 def test_the_title_is_the_tasks_progress_title_else_a_readable_name(
