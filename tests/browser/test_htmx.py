@@ -54,18 +54,19 @@ def test_htmx_polls_the_fragment_and_stops_at_the_final_status(
     )
     assert browser.page.inner_text("#fragment0 .progress-polling-status") == "Completed"
     assert "100%" in browser.page.inner_text("#fragment0")
-    assert statuses[short.id][-1] == 286
-    assert statuses[short.id].count(286) == 1
-    assert set(statuses[short.id][:-1]) <= {200}
-    stopped_at = requests[short.id]
-    # The long job's bar goes on polling: five more of its polls, none of the stopped one.
+    first_stop = statuses[short.id].index(286)
+    assert set(statuses[short.id][:first_stop]) <= {200}
+    # The long job's bar goes on polling: five more of its polls...
     seen = requests[long.id]
     browser.page.wait_for_function(
         f"() => {seen + 5} <= performance.getEntriesByType('resource')"
         f".filter((entry) => entry.name.includes('{long.id}/fragment/')).length",
         timeout=TIMEOUT_MS,
     )
-    assert requests[short.id] == stopped_at
+    # ...while the finished one stopped: at most the one request htmx had queued
+    # while the 286 was on its way (its default hx-sync keeps the last one).
+    assert len(statuses[short.id]) <= first_stop + 2, statuses[short.id]
+    assert set(statuses[short.id][first_stop:]) == {286}
     browser.page.wait_for_selector(
         "#fragment1 .progress-polling[data-status='completed']", timeout=TIMEOUT_MS
     )
