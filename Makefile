@@ -3,13 +3,16 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 EXTRAS ?= dev
+# The demo's web server port: make demo PORT=8001
+PORT ?= 8000
 
 .PHONY: test test-browser demo lint docs bench clean
 
-$(BIN)/.installed-$(EXTRAS): pyproject.toml
+# .venv/bin/.installed-<extra>: the package and one extra of pyproject.toml.
+$(BIN)/.installed-%: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[$(EXTRAS)]"
+	$(BIN)/python -m pip install --quiet -e ".[$*]"
 	touch $@
 
 # The cookiecutter-django mirror is a project of its own: a second pytest process.
@@ -31,8 +34,8 @@ test-browser: $(BIN)/.installed-$(EXTRAS)  ## install Chromium + local CSS if mi
 	.ci/steps/browser-setup.sh
 	$(BIN)/python -m pytest -m browser $(PYTEST_ARGS)
 
-demo: $(BIN)/.installed-$(EXTRAS)  ## run the example project: web server + worker (Ctrl-C stops)
-	$(BIN)/python example/run_demo.py $(DEMO_ARGS)
+demo: $(BIN)/.installed-demo  ## run the example project (web server + worker) on PORT; Ctrl-C stops
+	$(BIN)/python example/run_demo.py --port $(PORT) $(DEMO_ARGS)
 
 docs: $(BIN)/.installed-$(EXTRAS)  ## build the documentation site into site/ (strict)
 	$(BIN)/mkdocs build --strict

@@ -51,7 +51,15 @@ DEFAULTS: dict[str, Any] = {
     # Days after which finished rows are deleted by ``progress_purge`` (without
     # ``--older-than``) and by the periodic purge task; ``None`` keeps them.
     "RETENTION_DAYS": 30,
+    # The progress bar's look for the template tags and the htmx fragments:
+    # "default" (the package's stylesheet), "bootstrap5", "semantic"
+    # (Fomantic-UI / Semantic UI), or "auto" (the script picks the framework the
+    # page loads; fragments drawn on the server use "default").
+    "THEME": "auto",
 }
+
+#: The themes the bar is drawn with (``templates/celery_progress_tracker/themes/``).
+THEMES = ("default", "bootstrap5", "semantic")
 
 
 class Settings:
@@ -120,6 +128,15 @@ class Settings:
     def RETENTION_DAYS(self) -> float | None:
         value = self._get("RETENTION_DAYS")
         return None if value is None else float(value)
+
+    @property
+    def THEME(self) -> str:
+        value = str(self._get("THEME"))
+        if value != "auto" and value not in THEMES:
+            raise ImproperlyConfigured(
+                f"{PREFIX}THEME: {value!r} is not one of auto, {', '.join(THEMES)}"
+            )
+        return value
 
 
 settings = Settings()

@@ -109,8 +109,12 @@ def processes_in_groups(groups: set[int]) -> list[int]:
 
 
 @pytest.fixture
-def demo(tmp_path: Path) -> Any:
-    """The launcher, started as ``make demo`` does, on the embedded default."""
+def demo(tmp_path: Path, request: pytest.FixtureRequest) -> Any:
+    """The launcher, started as ``make demo`` does, on the embedded default.
+
+    Indirect parameters: ``{"item_delay": "0.05"}`` slows the jobs down.
+    """
+    options = getattr(request, "param", {})
     env = {
         key: value
         for key, value in os.environ.items()
@@ -118,7 +122,9 @@ def demo(tmp_path: Path) -> Any:
         if key not in ("DATABASE_URL", "CELERY_BROKER_URL", "CELERY_RESULT_BACKEND")
         and not key.startswith(("DJANGO_", "CPT_"))
     }
-    env["DEMO_ITEM_DELAY"] = "0.01"
+    env["DEMO_ITEM_DELAY"] = options.get("item_delay", "0.01")
+    # The theme switcher's CSS, from the browser tests' npm install (no npm run here).
+    env["DEMO_NODE_MODULES"] = str(ROOT / ".tmp" / "node_modules")
     port = free_port()
     log_path = tmp_path / "demo.log"
     with log_path.open("wb") as log:
@@ -141,6 +147,8 @@ def demo(tmp_path: Path) -> Any:
         pids = re.search(r"worker pid (\d+), web pid (\d+)", output())
         assert pids, output()
         yield {
+            "port": port,
+            "env": env,
             "base": f"http://127.0.0.1:{port}",
             "data": tmp_path / "data",
             "process": process,
@@ -219,3 +227,45 @@ def test_every_scenario_ends_as_expected_and_ctrl_c_stops_everything(demo: Any) 
     assert "Stopped." in demo["output"]()
     # Both children led their own process group: nothing of them is left.
     wait_for(lambda: not processes_in_groups(demo["children"]), timeout=30)
+
+
+def test_the_terminal_stays_quiet_and_ends_with_the_url_and_the_login(demo: Any) -> None:
+    client = Session(demo["base"])
+    client.login("demo", "demo")
+    status, body = client.json("POST", "/start/failing/")
+    assert status == 200, body
+    job_id = body["job_id"]
+    wait_for(
+        lambda: client.json("GET", f"/core/sse-progress/{job_id}/")[1]["status"] == "failed",
+        timeout=180,
+        interval=0.2,
+    )
+    # Unknown pages get the demo's own page, not Django's debug page.
+    status, page, _ = client.request("GET", "/no-such-page/")
+    assert status == 404 and b"demo.css" in page and b"Page not found" in page
+    assert b"Django" not in page
+
+    lines = [line.strip() for line in demo["output"]().splitlines() if line.strip()]
+    assert lines[-4:-1] == [
+        f"Demo running at {demo['base']}/",
+        "Log in as demo, password demo.",
+        f"Ctrl-C stops it. Logs: {demo['data'] / 'logs'}",
+    ], lines
+    assert lines[-1] == lines[-5] == "=" * 64
+    # The worker's banner, its task lines, a failed task's traceback and a line
+    # per poll went to the log files, not to the terminal.
+    text = "\n".join(lines)
+    for noise in ("celery@", "Traceback", "GET /", "succeeded in", "Starting development"):
+        assert noise not in text, noise
+    worker_log = (demo["data"] / "logs" / "worker.log").read_text()
+    assert " ready." in worker_log and "RuntimeError" in worker_log
+
+    # A second demo on the same port says so, and which option to use.
+    second = subprocess.run(
+        [sys.executable, str(RUN_DEMO), "--port", str(demo["port"]), "--no-npm",
+         "--data-dir", str(demo["data"])],
+        capture_output=True, text=True, env=demo["env"], timeout=60,
+    )  # fmt: skip
+    assert second.returncode == 2
+    assert f"Port {demo['port']} is in use" in second.stdout
+    assert "make demo PORT=" in second.stdout

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
+import re
 from typing import Any
 
 import pytest
 from django.template import Context, Template, TemplateSyntaxError
 from django.test import RequestFactory
 from django.urls import include, path
+from django.utils import translation
 
 LOAD = "{% load progress_tracker %}"
 
@@ -69,10 +72,75 @@ def test_unknown_option_is_a_syntax_error() -> None:
         render('{% progress_bar "job" colour="red" %}')
 
 
-def test_script_tag_is_deferred_and_external() -> None:
+def test_script_tag_is_external_and_not_deferred_so_inline_code_can_follow() -> None:
     html = render("{% progress_polling_js %}").strip()
+    assert html.endswith(
+        '\n<script src="/static/celery_progress_tracker/progress_polling.js"></script>'
+    )
     assert (
-        html == '<script src="/static/celery_progress_tracker/progress_polling.js" defer></script>'
+        render("{% progress_polling_js defer=True %}")
+        .strip()
+        .endswith(
+            '<script src="/static/celery_progress_tracker/progress_polling.js" defer></script>'
+        )
+    )
+
+
+def config_of(html: str) -> dict[str, Any]:
+    found = re.search(
+        r'<script id="progress-polling-config" type="application/json">(.*?)</script>', html
+    )
+    assert found, html
+    return json.loads(found[1])  # type: ignore[no-any-return]
+
+
+def test_script_settings_carry_the_theme_the_stylesheet_and_the_catalogue(
+    settings: Any,
+) -> None:
+    settings.PROGRESS_TRACKER_THEME = "bootstrap5"
+    with translation.override("fr"):
+        config = config_of(render("{% progress_polling_js %}"))
+    assert config["theme"] == "bootstrap5"
+    assert config["css"] == "/static/celery_progress_tracker/progress_polling.css"
+    assert config["lang"] == "fr"
+    # The admin's words: Status's labels, with a capital.
+    assert config["labels"]["in_progress"] == "En cours"
+    assert config["labels"]["failed"] == "Échoué"
+    assert config["labels"]["eta"] == "Temps restant : {time}"
+    assert config_of(render("{% progress_polling_js theme='semantic' %}"))["theme"] == "semantic"
+
+
+def test_script_settings_name_the_titles_tasks_declare() -> None:
+    from tests.browser import tasks
+
+    config = config_of(render("{% progress_polling_js %}"))
+    assert config["titles"][tasks.titled.name] == "Crunch the numbers"
+    assert tasks.crunch_numbers.name not in config["titles"]
+
+
+def test_settings_cannot_break_out_of_the_data_block() -> None:
+    html = render("{% progress_polling_js %}")
+    assert html.count("</script>") == 2
+
+
+@pytest.mark.parametrize(
+    "tag", ["progress_polling_js", "progress_bar 'j'", "progress_fragment 'j'"]
+)
+def test_an_unknown_theme_is_a_clear_error(tag: str) -> None:
+    with pytest.raises(TemplateSyntaxError, match="theme must be one of auto, default"):
+        render(f"{{% {tag} theme='tailwind' %}}", request=RequestFactory().get("/"))
+
+
+def test_bar_takes_a_theme_and_a_locale() -> None:
+    html = render("{% progress_bar 'j' theme='bootstrap5' locale='de-CH' %}")
+    assert 'data-progress-theme="bootstrap5"' in html
+    assert 'data-progress-locale="de-CH"' in html
+
+
+def test_stylesheet_tag() -> None:
+    assert render("{% progress_polling_css %}").strip() == (
+        '<link rel="stylesheet" href="/static/celery_progress_tracker/progress_polling.css"'
+        " data-progress-polling>"
     )
 
 
@@ -106,3 +174,13 @@ def test_api_base_falls_back_to_the_original_prefix(settings: Any) -> None:
 def test_api_base_can_be_given() -> None:
     html = render("{% progress_bar 'j' api_base_url='/x/jobs/' %}")
     assert 'data-progress-api-base="/x/jobs/"' in html
+
+
+def test_status_and_title_filters_for_tables() -> None:
+    from tests.browser import tasks
+
+    with translation.override("fr"):
+        assert render("{{ s|progress_status }}", s="in_progress") == "En cours"
+        assert render("{{ s|progress_status }}", s="custom") == "custom"
+    assert render("{{ t|progress_title }}", t=tasks.titled.name) == "Crunch the numbers"
+    assert render("{{ t|progress_title }}", t="reports.tasks.crunch_numbers") == "Crunch numbers"

@@ -128,6 +128,3 @@ SCENARIOS = {
         ),
     )
 }
-
-#: A readable title for each task type, for the pages that list jobs.
-TITLES = {scenario.task_type: scenario.title for scenario in SCENARIOS.values()}

@@ -16,6 +16,7 @@ from django.core.mail import EmailMessage, get_connection
 from django.core.validators import validate_email
 from django.utils import translation
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 
 from celery_progress_tracker import ProgressTask
 from demo import data
@@ -34,7 +35,13 @@ def output_path(kind: str, job_id: str, suffix: str) -> Path:
     return path
 
 
-@shared_task(base=ProgressTask, bind=True, progress_task_type="email_sending")
+@shared_task(
+    base=ProgressTask,
+    bind=True,
+    progress_task_type="email_sending",
+    # The bars' default title ({% progress_polling_js %} hands it to the script).
+    progress_title=_lazy("Bulk e-mail"),
+)
 def send_newsletter(
     self: ProgressTask, campaign_id: int, count: int, language: str = "en"
 ) -> dict[str, Any]:
@@ -66,7 +73,12 @@ def send_newsletter(
         return {"sent": sent}
 
 
-@shared_task(base=ProgressTask, bind=True, progress_task_type="edi_import")
+@shared_task(
+    base=ProgressTask,
+    bind=True,
+    progress_task_type="edi_import",
+    progress_title=_lazy("EDI import"),
+)
 def import_edi_orders(self: ProgressTask, path: str, language: str = "en") -> dict[str, Any]:
     """Parse an ORDERS file line by line; malformed lines count as failed items."""
     with translation.override(language):
@@ -98,7 +110,12 @@ def import_edi_orders(self: ProgressTask, path: str, language: str = "en") -> di
         return {"imported": imported, "rejected": len(rejected)}
 
 
-@shared_task(base=ProgressTask, bind=True, progress_task_type="report_generation")
+@shared_task(
+    base=ProgressTask,
+    bind=True,
+    progress_task_type="report_generation",
+    progress_title=_lazy("Report generation"),
+)
 def generate_sales_report(self: ProgressTask, year: int, count: int, language: str = "en") -> str:
     """Aggregate a year of sales per month and region into a CSV the user downloads."""
     with translation.override(language):
@@ -120,7 +137,12 @@ def generate_sales_report(self: ProgressTask, year: int, count: int, language: s
         return path.name
 
 
-@shared_task(base=ProgressTask, bind=True, progress_task_type="accounting_export")
+@shared_task(
+    base=ProgressTask,
+    bind=True,
+    progress_task_type="accounting_export",
+    progress_title=_lazy("Accounting export"),
+)
 def export_accounting(self: ProgressTask, period: str, count: int, language: str = "en") -> str:
     """Check that each journal entry balances and write them in the ledger's import format."""
     with translation.override(language):
@@ -145,7 +167,12 @@ def export_accounting(self: ProgressTask, period: str, count: int, language: str
         return path.name
 
 
-@shared_task(base=ProgressTask, bind=True, progress_task_type="bank_reconciliation")
+@shared_task(
+    base=ProgressTask,
+    bind=True,
+    progress_task_type="bank_reconciliation",
+    progress_title=_lazy("Bank reconciliation (fails)"),
+)
 def reconcile_bank_statement(self: ProgressTask, count: int, language: str = "en") -> None:
     """A job that fails part-way: the bar turns red and shows the error."""
     with translation.override(language):
@@ -159,7 +186,12 @@ def reconcile_bank_statement(self: ProgressTask, count: int, language: str = "en
             self.progress(1, _("Statement line %(line)d matched") % {"line": idx})
 
 
-@shared_task(base=ProgressTask, bind=True, progress_task_type="archive_rebuild")
+@shared_task(
+    base=ProgressTask,
+    bind=True,
+    progress_task_type="archive_rebuild",
+    progress_title=_lazy("Archive rebuild (cancellable)"),
+)
 def rebuild_archive(self: ProgressTask, count: int, language: str = "en") -> int:
     """A long job to cancel: ``self.progress()`` raises ``TaskCancelled`` once a user asks."""
     with translation.override(language):

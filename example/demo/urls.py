@@ -9,4 +9,5 @@ urlpatterns = [
     path("start/<slug:name>/", views.start, name="start"),
     path("jobs/", views.my_jobs, name="my_jobs"),
     path("jobs/<str:job_id>/download/", views.download, name="download"),
+    path("theme/", views.set_theme, name="set_theme"),
 ]

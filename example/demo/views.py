@@ -12,12 +12,15 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.http import FileResponse, HttpRequest, HttpResponse, JsonResponse
+from django.http import FileResponse, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import render
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
 
 from celery_progress_tracker.models import SSEProgress
-from demo.scenarios import SCENARIOS, TITLES
+from demo.context_processors import installed_themes
+from demo.scenarios import SCENARIOS
 
 #: Task types whose job writes a file the user can download.
 DOWNLOADS = {"report_generation": "reports", "accounting_export": "exports"}
@@ -63,8 +66,6 @@ def start(request: HttpRequest, name: str) -> JsonResponse:
 def my_jobs(request: HttpRequest) -> HttpResponse:
     jobs = SSEProgress.objects.for_user(request.user).order_by("-created_at")
     active, finished = list(jobs.active()), list(jobs.finished()[:50])
-    for job in active + finished:
-        job.title = TITLES.get(job.task_type, job.task_type)  # type: ignore[attr-defined]
     return render(
         request,
         "demo/my_jobs.html",
@@ -86,7 +87,24 @@ def download(request: HttpRequest, job_id: str) -> HttpResponse:
         Path(settings.MEDIA_ROOT) / DOWNLOADS[job.task_type] / f"{job.job_id}.csv" if job else None
     )
     if path is None or not path.is_file():
-        return render(request, "demo/not_found.html", status=404)
+        return not_found(request)
     return FileResponse(
         path.open("rb"), as_attachment=True, filename=f"{job.task_type}-{job.job_id[:8]}.csv"
     )
+
+
+@require_POST
+def set_theme(request: HttpRequest) -> HttpResponse:
+    """The theme switcher: remember the bar's theme in the session, go back."""
+    theme = request.POST.get("theme", "")
+    if theme in installed_themes():
+        request.session["demo_theme"] = theme
+    target = request.POST.get("next", "/")
+    if not url_has_allowed_host_and_scheme(target, {request.get_host()}):
+        target = "/"
+    return HttpResponseRedirect(target)
+
+
+def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    """The demo's 404 page (``handler404``), in the demo's style."""
+    return render(request, "demo/not_found.html", status=404)

@@ -21,7 +21,9 @@ DATA_DIR = Path(os.environ.get("DEMO_DATA_DIR", BASE_DIR / ".tmp")).resolve()
 DATA_DIR.mkdir(parents=True, exist_ok=True)
 
 SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "example-only-not-secret")
-DEBUG = os.environ.get("DJANGO_DEBUG", "1") == "1"
+# Off by default, so that unknown pages get the demo's own 404 page (the launcher
+# runs ``runserver --insecure``, which serves the static files all the same).
+DEBUG = os.environ.get("DJANGO_DEBUG", "0") == "1"
 ALLOWED_HOSTS = ["localhost", "127.0.0.1", "[::1]"]
 
 INSTALLED_APPS = [
@@ -62,7 +64,7 @@ TEMPLATES = [
                 "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "demo.context_processors.fomantic",
+                "demo.context_processors.themes",
             ]
         },
     }
@@ -126,10 +128,17 @@ USE_TZ = True
 
 STATIC_URL = "/static/"
 STATIC_ROOT = DATA_DIR / "static"
-# Fomantic-UI's CSS, when ``npm install fomantic-ui-css`` put it there (the
-# launcher does); the pages stay usable with the demo's own small stylesheet.
-FOMANTIC_DIR = BASE_DIR / "node_modules" / "fomantic-ui-css"
-STATICFILES_DIRS = [("fomantic", FOMANTIC_DIR)] if FOMANTIC_DIR.is_dir() else []
+# The CSS frameworks the theme switcher offers besides the bar's own theme, when
+# ``npm install`` put them there (the launcher does): Bootstrap 5 and
+# Fomantic-UI. Without npm, the switcher offers the default theme only.
+NODE_MODULES = Path(os.environ.get("DEMO_NODE_MODULES", BASE_DIR / "node_modules"))
+FRAMEWORK_CSS = {
+    "bootstrap5": ("bootstrap", NODE_MODULES / "bootstrap" / "dist" / "css", "bootstrap.min.css"),
+    "semantic": ("fomantic", NODE_MODULES / "fomantic-ui-css", "semantic.min.css"),
+}
+STATICFILES_DIRS = [
+    (prefix, folder) for prefix, folder, name in FRAMEWORK_CSS.values() if (folder / name).is_file()
+]
 
 MEDIA_ROOT = DATA_DIR / "media"
 
@@ -148,9 +157,14 @@ DEMO_ITEM_DELAY = float(os.environ.get("DEMO_ITEM_DELAY", "0.05"))
 # The package's settings (every PROGRESS_TRACKER_* setting is in docs/settings.md).
 PROGRESS_TRACKER_FLUSH_INTERVAL = 0.25
 
+# Quiet: warnings and errors only (the launcher writes them to DATA_DIR/logs/);
+# runserver's line per request would be one per poll.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "loggers": {"celery_progress_tracker": {"handlers": ["console"], "level": "INFO"}},
+    "loggers": {
+        "celery_progress_tracker": {"handlers": ["console"], "level": "WARNING"},
+        "django.server": {"handlers": ["console"], "level": "WARNING", "propagate": False},
+    },
 }

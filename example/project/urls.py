@@ -13,3 +13,6 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
 ]
+
+# Unknown pages get the demo's own page (DEBUG is off by default).
+handler404 = "demo.views.not_found"

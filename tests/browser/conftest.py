@@ -18,7 +18,8 @@ import pytest
 from django.conf import settings
 from django.test import Client
 
-from tests.browser.views import NODE_MODULES
+# The browser tests' own tasks, registered before the in-process worker runs them.
+from tests.browser import tasks as browser_tasks  # noqa: F401
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -158,22 +159,15 @@ def browser(chromium: Any, live_server: Any, user: Any) -> Iterator[Browser]:
     assert not page.page_errors, page.page_errors
 
 
-def fomantic_installed() -> bool:
-    return (NODE_MODULES / "fomantic-ui-css" / "semantic.min.css").exists()
-
-
 def screenshot(browser: Browser, selector: str, name: str) -> Path:
-    """Take a picture of the bar for ``docs/images/<name>``.
+    """Take a picture of ``selector`` for ``docs/images/<name>``.
 
     The documentation's copy is written when it is missing or when
     ``CPT_UPDATE_SCREENSHOTS=1`` (so that a test run leaves the checkout clean);
-    otherwise the picture goes to the run's temporary folder. Only bars drawn
-    with Fomantic-UI are pictured for the documentation.
+    otherwise the picture goes to the run's temporary folder.
     """
     target = IMAGES / name
-    if not fomantic_installed() or (
-        target.exists() and not os.environ.get("CPT_UPDATE_SCREENSHOTS")
-    ):
+    if target.exists() and not os.environ.get("CPT_UPDATE_SCREENSHOTS"):
         target = Path(os.environ["CPT_TMP"]) / name
     target.parent.mkdir(parents=True, exist_ok=True)
     browser.page.locator(selector).screenshot(path=str(target), animations="disabled")

@@ -28,12 +28,14 @@ CSRF_TOKEN = get_random_string(32)
 class GunicornServer:
     """``gunicorn`` with sync workers on a free loopback port, on the test database."""
 
-    def __init__(self, workers: int = 4) -> None:
+    def __init__(
+        self, workers: int = 4, settings_module: str = "tests.faults.server_settings"
+    ) -> None:
         self.log = Path(os.environ["CPT_TMP"]) / f"gunicorn-{time.monotonic_ns()}.log"
         env = {
             **os.environ,
             "PYTHONPATH": str(ROOT),
-            "DJANGO_SETTINGS_MODULE": "tests.faults.server_settings",
+            "DJANGO_SETTINGS_MODULE": settings_module,
             "CPT_TEST_DB_NAME": str(connection.settings_dict["NAME"]),
         }
         cmd = [

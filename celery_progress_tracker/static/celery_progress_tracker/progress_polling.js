@@ -1,39 +1,23 @@
-/*!
- * celery-progress-tracker: ProgressPolling, a live progress bar for Celery jobs.
- *
- *   new ProgressPolling(containerId, jobId, options)
- *
- * Polls the package's JSON API (default /core/sse-progress/<job_id>/) and draws
- * Semantic UI / Fomantic-UI markup. Plain ES2017, no dependencies, no build step.
- * Elements carrying data-progress-job-id (the {% progress_bar %} template tag)
- * are started on DOMContentLoaded, so pages need no inline script.
- * Documentation: docs/javascript.md. License: MIT.
- */
+/*! celery-progress-tracker: ProgressPolling, a poller feeding themes. docs/javascript.md. MIT */
 (function (root) {
   "use strict";
 
+  var doc = root.document;
   var FINAL_STATUSES = ["completed", "failed", "cancelled"];
 
   // The most job_id values the list endpoint takes in one request.
   var MAX_IDS_PER_REQUEST = 100;
 
-  // Colours of the status label and the bar, by job status.
-  var STATUS_COLOURS = {
-    pending: "grey",
-    in_progress: "blue",
-    completed: "green",
-    failed: "red",
-    cancelled: "grey",
-  };
-
+  // {% progress_polling_js %} adds the server's catalogue (the admin's words).
   var LABELS = {
     en: {
       title: "Progress",
       pending: "Pending",
-      in_progress: "Running",
+      in_progress: "In progress",
       completed: "Completed",
       failed: "Failed",
       cancelled: "Cancelled",
+      error: "Error",
       total: "Total",
       processed: "Processed",
       remaining: "Remaining",
@@ -57,8 +41,9 @@
       pending: "En attente",
       in_progress: "En cours",
       completed: "Terminé",
-      failed: "Erreur",
+      failed: "Échoué",
       cancelled: "Annulé",
+      error: "Erreur",
       total: "Total",
       processed: "Traités",
       remaining: "Restants",
@@ -89,24 +74,37 @@
     autoHideDelay: 3000,
     debug: false,
     apiBase: "/core/sse-progress/",
+    theme: null,
+    locale: null,
     labels: null,
     notFoundGrace: 10000,
     maxNetworkFailures: 30,
     maxBackoff: 10000,
     requestTimeout: 15000,
+    maxUrlLength: 2000,
     onStart: null,
     onProgress: null,
     onComplete: null,
     onError: null,
   };
 
-  /**
-   * What onError receives: a real Error with the reason in `type`.
-   *
-   * type: "failed" | "cancelled" | "not_found" | "unauthorized" | "forbidden"
-   *       | "http" | "network"; status: the HTTP status or null; data: the
-   *       job's last JSON or null.
-   */
+  // What {% progress_polling_js %} wrote: {lang, labels, titles, theme, css}.
+  var config = {};
+  var configNode = doc && doc.getElementById("progress-polling-config");
+  try {
+    config = (configNode && JSON.parse(configNode.textContent)) || {};
+  } catch (error) {
+    config = {};
+  }
+  if (config.lang && config.labels) {
+    var code = primary(config.lang);
+    LABELS[code] = Object.assign({}, LABELS[code], config.labels);
+  }
+  // The stylesheet of the default theme sits next to this script.
+  var script = doc && doc.currentScript;
+  var cssUrl = config.css || (script && script.src ? script.src.replace(/[^/]*$/, "progress_polling.css") : "");
+
+  // What onError receives (types: docs/javascript.md).
   class ProgressPollingError extends Error {
     constructor(type, message, status, data) {
       super(message);
@@ -117,71 +115,78 @@
     }
   }
 
-  // -- helpers ---------------------------------------------------------------
+  function has(object, key) {
+    return Object.prototype.hasOwnProperty.call(object, key);
+  }
 
   function isFinal(status) {
     return FINAL_STATUSES.indexOf(status) !== -1;
   }
 
-  function pickLanguage() {
-    var lang = (root.document && root.document.documentElement.lang) || "en";
-    lang = lang.toLowerCase().split("-")[0];
-    return LABELS[lang] ? lang : "en";
+  function primary(lang) {
+    return String(lang || "").toLowerCase().split("-")[0];
   }
 
-  function resolveLabels(option) {
+  function pageLanguage() {
+    return (doc && doc.documentElement.lang) || config.lang || "";
+  }
+
+  function resolveLabels(option, lang) {
     if (typeof option === "string" && LABELS[option]) {
-      return Object.assign({}, LABELS[option]);
+      return Object.assign({}, LABELS.en, LABELS[option]);
     }
-    var base = Object.assign({}, LABELS[pickLanguage()]);
-    if (option && typeof option === "object") {
-      return Object.assign(base, option);
+    var labels = Object.assign({}, LABELS.en, LABELS[primary(lang)]);
+    return option && typeof option === "object" ? Object.assign(labels, option) : labels;
+  }
+
+  function numberFormat(locale) {
+    var format;
+    try {
+      format = new Intl.NumberFormat(locale || undefined);
+    } catch (error) {
+      format = new Intl.NumberFormat(); // an invalid lang attribute
     }
-    return base;
+    return function (value) {
+      return format.format(typeof value === "number" && isFinite(value) ? value : 0);
+    };
+  }
+
+  function formatSeconds(total, number) {
+    var seconds = Math.max(0, Math.round(total));
+    var minutes = Math.floor(seconds / 60);
+    if (seconds < 60) {
+      return number(seconds) + " s";
+    }
+    if (minutes < 60) {
+      return number(minutes) + " min " + number(seconds % 60) + " s";
+    }
+    return number(Math.floor(minutes / 60)) + " h " + number(minutes % 60) + " min";
+  }
+
+  // "reports.tasks.crunch_numbers" -> "Crunch numbers", when nothing gives a title.
+  function humanise(name) {
+    var words = String(name || "")
+      .split(".")
+      .pop()
+      .replace(/[_\s-]+/g, " ")
+      .trim()
+      .toLowerCase();
+    return words.charAt(0).toUpperCase() + words.slice(1);
   }
 
   function el(tag, className, attributes) {
-    var node = root.document.createElement(tag);
-    if (className) {
-      node.className = className;
-    }
-    if (attributes) {
-      Object.keys(attributes).forEach(function (name) {
-        node.setAttribute(name, attributes[name]);
-      });
-    }
+    var node = doc.createElement(tag);
+    node.className = className.trim();
+    Object.keys(attributes || {}).forEach(function (name) {
+      node.setAttribute(name, attributes[name]);
+    });
     return node;
   }
 
-  // Shown/hidden through the CSSOM as well: Fomantic's display rules would
-  // override the `hidden` attribute, and a style attribute would need
-  // 'unsafe-inline' under a strict CSP.
+  // Also through the CSSOM: Fomantic overrides `hidden`; a style attribute needs 'unsafe-inline'.
   function show(node, visible) {
     node.hidden = !visible;
     node.style.display = visible ? "" : "none";
-  }
-
-  function setColour(node, colour) {
-    Object.keys(STATUS_COLOURS).forEach(function (status) {
-      node.classList.remove(STATUS_COLOURS[status]);
-    });
-    node.classList.add(colour);
-  }
-
-  function formatNumber(value) {
-    return typeof value === "number" && isFinite(value) ? value.toLocaleString() : "0";
-  }
-
-  function formatSeconds(total) {
-    var seconds = Math.max(0, Math.round(total));
-    if (seconds < 60) {
-      return seconds + " s";
-    }
-    var minutes = Math.floor(seconds / 60);
-    if (minutes < 60) {
-      return minutes + " min " + (seconds % 60) + " s";
-    }
-    return Math.floor(minutes / 60) + " h " + (minutes % 60) + " min";
   }
 
   function toNumber(name, value, minimum) {
@@ -206,14 +211,21 @@
     }
   }
 
-  // -- the shared scheduler: one request per interval per API base ------------
+  // The smallest (pick: Math.min) or largest option among bars sharing a poll.
+  function across(bars, name, pick) {
+    return pick.apply(
+      null,
+      bars.map(function (bar) {
+        return bar.options[name];
+      })
+    );
+  }
+
+  // -- the poller: one request per interval per API base ---------------------
 
   var schedulers = {};
 
-  /**
-   * Polls every bar of one API base with a single request per interval: the
-   * detail URL for one job, the list URL with ?job_id=a&job_id=b for several.
-   */
+  // Polls the bars of one API base together, in list requests under maxUrlLength.
   class Scheduler {
     constructor(apiBase) {
       this.apiBase = apiBase;
@@ -222,15 +234,13 @@
       this.inFlight = null;
       this.failures = 0;
       this.etags = {};
-      this.useList = true;
     }
 
     add(bar) {
       if (this.bars.indexOf(bar) === -1) {
         this.bars.push(bar);
       }
-      // Bars created in one loop coalesce into the same first request; a
-      // pending backoff is kept.
+      // Bars created in one loop share the first request; a backoff is kept.
       if (!this.inFlight && (this.timer === null || !this.failures)) {
         this.schedule(0);
       }
@@ -259,7 +269,7 @@
 
     schedule(delay) {
       this.cancelTimer();
-      if (!this.bars.length || root.document.hidden) {
+      if (!this.bars.length || doc.hidden) {
         return; // resumed by the visibilitychange listener
       }
       var self = this;
@@ -275,29 +285,17 @@
       }
     }
 
-    interval() {
-      return Math.min.apply(
-        null,
-        this.bars.map(function (bar) {
-          return bar.options.pollInterval;
-        })
-      );
-    }
-
     backoff() {
-      var cap = Math.min.apply(
-        null,
-        this.bars.map(function (bar) {
-          return bar.options.maxBackoff;
-        })
+      var delay = Math.min(
+        across(this.bars, "maxBackoff", Math.min),
+        across(this.bars, "pollInterval", Math.min) * Math.pow(2, this.failures)
       );
-      var delay = Math.min(cap, this.interval() * Math.pow(2, this.failures));
       // Jitter, so that many pages cut off together do not come back together.
       return Math.round(delay * (0.9 + Math.random() * 0.2));
     }
 
     async tick() {
-      if (this.inFlight || !this.bars.length || root.document.hidden) {
+      if (this.inFlight || !this.bars.length || doc.hidden) {
         return;
       }
       var bars = this.bars.slice();
@@ -308,27 +306,18 @@
         }
       });
       var controller = new AbortController();
-      var timeout = Math.max.apply(
-        null,
-        bars.map(function (bar) {
-          return bar.options.requestTimeout;
-        })
-      );
       var timedOut = false;
       var timeoutId = root.setTimeout(function () {
         timedOut = true;
         controller.abort();
-      }, timeout);
+      }, across(bars, "requestTimeout", Math.max));
       this.inFlight = controller;
       var outcome;
       try {
         outcome = await this.poll(ids, bars, controller.signal);
       } catch (error) {
-        if (controller.signal.aborted && !timedOut) {
-          outcome = null; // removed while the request ran: nothing to report
-        } else {
-          outcome = { transient: error };
-        }
+        // Aborted by remove(): nothing to report.
+        outcome = controller.signal.aborted && !timedOut ? null : { transient: error };
       } finally {
         root.clearTimeout(timeoutId);
         this.inFlight = null;
@@ -339,31 +328,24 @@
         }
       } finally {
         if (this.bars.length) {
-          this.schedule(this.failures ? this.backoff() : this.interval());
+          this.schedule(this.failures ? this.backoff() : across(this.bars, "pollInterval", Math.min));
         }
       }
     }
 
     deliver(bars, outcome) {
       var self = this;
-      if (outcome.transient) {
-        this.failures += 1;
-        bars.forEach(function (bar) {
-          if (self.bars.indexOf(bar) !== -1) {
-            bar.connectionProblem(outcome.transient);
-          }
-        });
-        return;
-      }
-      this.failures = 0;
+      this.failures = outcome.transient ? this.failures + 1 : 0;
       bars.forEach(function (bar) {
         if (self.bars.indexOf(bar) === -1) {
           return; // stopped meanwhile
         }
         try {
-          if (outcome.fatal) {
+          if (outcome.transient) {
+            bar.connectionProblem(outcome.transient);
+          } else if (outcome.fatal) {
             bar.refused(outcome.fatal);
-          } else if (Object.prototype.hasOwnProperty.call(outcome.jobs, bar.jobId)) {
+          } else if (has(outcome.jobs, bar.jobId)) {
             var job = outcome.jobs[bar.jobId];
             if (job === null) {
               bar.notFound();
@@ -382,8 +364,7 @@
       });
     }
 
-    // Resolves to {jobs: {id: data | null (404) | undefined (304)}} or
-    // {fatal: {status, body}}; rejects on network errors, 5xx and timeouts.
+    // -> {jobs: {id: data | null (404) | undefined (304)}} or {fatal}; rejects when transient.
     async poll(ids, bars, signal) {
       // A bar that has drawn nothing yet needs a full answer, not a 304.
       var drawn = function (id) {
@@ -391,32 +372,43 @@
           return bar.jobId !== id || bar.data !== null;
         });
       };
-      if (ids.length > 1 && this.useList) {
-        var listed = await this.pollList(ids, ids.every(drawn), signal);
-        if (listed) {
+      if (ids.length === 1) {
+        var one = await this.pollDetail(ids[0], drawn(ids[0]), signal);
+        return one.fatal ? one : { jobs: { [ids[0]]: one.job } };
+      }
+      var jobs = {};
+      var batches = this.batches(ids, across(bars, "maxUrlLength", Math.min));
+      for (var i = 0; i < batches.length; i += 1) {
+        var listed = await this.pollList(batches[i], batches[i].every(drawn), signal);
+        if (listed.fatal) {
           return listed;
         }
-        this.useList = false; // the server has no list endpoint: ask one by one
-      }
-      var self = this;
-      var results = await Promise.all(
-        ids.map(function (id) {
-          return self.pollDetail(id, drawn(id), signal);
-        })
-      );
-      var jobs = {};
-      for (var i = 0; i < results.length; i += 1) {
-        if (results[i].fatal) {
-          return results[i];
-        }
-        jobs[ids[i]] = results[i].job;
+        Object.assign(jobs, listed.jobs);
       }
       return { jobs: jobs };
     }
 
+    batches(ids, maxLength) {
+      var batches = [];
+      var batch = [];
+      var length = 0;
+      var base = this.apiBase.length + 1;
+      ids.forEach(function (id) {
+        var part = ("job_id=" + encodeURIComponent(id)).length + 1;
+        if (batch.length && (batch.length === MAX_IDS_PER_REQUEST || base + length + part > maxLength)) {
+          batches.push(batch);
+          batch = [];
+          length = 0;
+        }
+        batch.push(id);
+        length += part;
+      });
+      batches.push(batch);
+      return batches;
+    }
+
     async pollDetail(id, conditional, signal) {
-      var url = this.apiBase + encodeURIComponent(id) + "/";
-      var response = await this.request(url, conditional, signal);
+      var response = await this.request(this.apiBase + encodeURIComponent(id) + "/", conditional, signal);
       if (response.status === 304) {
         return { job: undefined };
       }
@@ -430,58 +422,25 @@
     }
 
     async pollList(ids, conditional, signal) {
-      var jobs = {};
-      for (var offset = 0; offset < ids.length; offset += MAX_IDS_PER_REQUEST) {
-        var chunk = ids.slice(offset, offset + MAX_IDS_PER_REQUEST);
-        var result = await this.pollListChunk(chunk, conditional, signal);
-        if (!result || result.fatal) {
-          return result;
-        }
-        Object.assign(jobs, result.jobs);
+      var query = ids.map(function (id) {
+        return "job_id=" + encodeURIComponent(id);
+      });
+      var response = await this.request(this.apiBase + "?" + query.join("&"), conditional, signal);
+      if (response.status !== 304 && !response.ok) {
+        return { fatal: await describe(response) };
       }
-      return { jobs: jobs };
-    }
-
-    async pollListChunk(ids, conditional, signal) {
-      var query = ids
-        .map(function (id) {
-          return "job_id=" + encodeURIComponent(id);
-        })
-        .join("&");
-      var url = this.apiBase + "?" + query;
-      var jobs = {};
-      var pages = 0;
-      var unchanged = false;
-      while (url && pages < 50) {
-        pages += 1;
-        var response = await this.request(url, conditional && pages === 1, signal);
-        if (response.status === 304 && pages === 1) {
-          unchanged = true;
-          break;
-        }
-        if (response.status === 404 && pages === 1) {
-          return null;
-        }
-        if (!response.ok) {
-          return { fatal: await describe(response) };
-        }
-        var page = await readJson(response);
-        if (!page || !Array.isArray(page.results)) {
-          throw new Error("unexpected list response");
-        }
-        page.results.forEach(function (job) {
-          if (job && typeof job.job_id === "string") {
-            jobs[job.job_id] = job;
-          }
-        });
-        url = typeof page.next === "string" && page.next ? page.next : null;
+      // A ?job_id= lookup answers every job it finds in one page.
+      var page = response.status === 304 ? { results: [] } : await readJson(response);
+      if (!page || !Array.isArray(page.results)) {
+        throw new Error("unexpected list response");
       }
+      var jobs = {};
+      page.results.forEach(function (job) {
+        jobs[job && job.job_id] = job;
+      });
       ids.forEach(function (id) {
-        if (unchanged) {
-          jobs[id] = undefined;
-        } else if (!Object.prototype.hasOwnProperty.call(jobs, id)) {
-          jobs[id] = null; // not (yet) there: the list's way of saying 404
-        }
+        // undefined: unchanged (304); null: not (yet) there, the list's way of saying 404.
+        jobs[id] = response.status === 304 ? undefined : has(jobs, id) ? jobs[id] : null;
       });
       return { jobs: jobs };
     }
@@ -495,8 +454,7 @@
         method: "GET",
         headers: headers,
         credentials: "same-origin",
-        // We revalidate ourselves with the ETag; the HTTP cache must not
-        // answer in our place with a stale body.
+        // Revalidated with our ETag: no stale body from the HTTP cache.
         cache: "no-store",
         signal: signal,
       });
@@ -545,9 +503,9 @@
     });
   }
 
-  if (root.document) {
-    root.document.addEventListener("visibilitychange", function () {
-      if (!root.document.hidden) {
+  if (doc) {
+    doc.addEventListener("visibilitychange", function () {
+      if (!doc.hidden) {
         wakeAll();
       }
     });
@@ -556,19 +514,233 @@
     root.addEventListener("online", wakeAll);
   }
 
+  // -- the themes: view -> markup ----------------------------------------------
+
+  // A theme: function (container, view). The built-in ones share this builder; the
+  // templates celery_progress_tracker/themes/*.html draw the same markup.
+  function builtIn(name, classes, paint) {
+    function part(key, tag, attributes) {
+      return el(tag || "div", "progress-polling-" + key + " " + (classes[key] || ""), attributes);
+    }
+
+    function build(container, view) {
+      var n = { theme: theme, stats: {} };
+      n.root = el("div", "progress-polling progress-polling--" + name + " " + (classes.root || ""), {
+        "data-job-id": view.jobId,
+      });
+      var header = part("header");
+      if (view.icon) {
+        var icon = part("icon", "span", { "aria-hidden": "true" });
+        icon.textContent = view.icon + " ";
+        header.appendChild(icon);
+      }
+      n.title = header.appendChild(part("title", "span"));
+      header.appendChild(doc.createTextNode(" "));
+      n.status = header.appendChild(part("status", "span"));
+      n.eta = header.appendChild(part("eta", "span"));
+      n.bar = part("bar", "div", { role: "progressbar", "aria-valuemin": "0", "aria-valuemax": "100" });
+      n.fill = n.bar.appendChild(part("fill"));
+      n.percent = n.fill.appendChild(part("percent", classes.percentTag || "span"));
+      n.counts = part("counts");
+      n.stats.root = part("stats");
+      view.stats.forEach(function (stat) {
+        var item = part("stat");
+        item.classList.add("progress-polling-" + stat.name);
+        var value = item.appendChild(part("value"));
+        item.appendChild(part("caption")).textContent = stat.label;
+        n.stats.root.appendChild(item);
+        n.stats[stat.name] = value;
+      });
+      n.message = part("message", "div", { role: "status", "aria-live": "polite" });
+      n.connection = part("connection", "div", { role: "status", "aria-live": "polite" });
+      n.error = part("error", "div", { role: "alert" });
+      if (classes.countsInside) {
+        n.bar.appendChild(n.counts); // Fomantic's label under the bar
+      }
+      [header, n.bar, classes.countsInside ? null : n.counts, n.stats.root, n.message, n.connection, n.error].forEach(
+        function (node) {
+          if (node) {
+            n.root.appendChild(node);
+          }
+        }
+      );
+      container.textContent = "";
+      container.appendChild(n.root);
+      return n;
+    }
+
+    function theme(container, view) {
+      var n = container.progressPollingNodes;
+      if (!n || n.theme !== theme || n.root.parentNode !== container) {
+        n = container.progressPollingNodes = build(container, view);
+      }
+      n.root.setAttribute("data-status", view.status);
+      n.root.classList.toggle("progress-polling-offline", view.offline);
+      n.root.classList.toggle("progress-polling-indeterminate", view.indeterminate);
+      n.title.textContent = view.title;
+      n.status.textContent = view.label;
+      n.eta.textContent = view.eta;
+      show(n.eta, !!view.eta);
+      n.bar.setAttribute("aria-label", view.title);
+      n.bar.setAttribute("data-percent", String(view.percent));
+      if (view.indeterminate) {
+        n.bar.removeAttribute("aria-valuenow");
+      } else {
+        n.bar.setAttribute("aria-valuenow", String(view.percent));
+      }
+      n.fill.style.width = (view.indeterminate ? 100 : view.percent) + "%";
+      n.percent.textContent = view.indeterminate ? "" : view.percent + "%";
+      n.counts.textContent = view.counts;
+      view.stats.forEach(function (stat) {
+        n.stats[stat.name].textContent = stat.value;
+        show(n.stats[stat.name].parentNode, !stat.hidden);
+      });
+      show(n.stats.root, view.showDetails);
+      n.message.textContent = view.message;
+      show(n.message, view.showMessage);
+      n.connection.textContent = view.labels.connectionLost;
+      show(n.connection, view.offline);
+      n.error.textContent = view.error;
+      show(n.error, !!view.error);
+      if (paint) {
+        paint(n, view);
+      }
+      show(n.root, !view.hidden);
+    }
+    return theme;
+  }
+
+  function swap(node, prefix, value) {
+    Array.prototype.slice.call(node.classList).forEach(function (name) {
+      if (name.indexOf(prefix) === 0) {
+        node.classList.remove(name);
+      }
+    });
+    node.classList.add(prefix + value);
+  }
+
+  // Colours by status in Fomantic's and Bootstrap's names.
+  var SEMANTIC_COLOURS = { in_progress: "blue", completed: "green", failed: "red", error: "red" };
+  var BOOTSTRAP_COLOURS = { in_progress: "primary", completed: "success", failed: "danger", error: "danger" };
+
+  var themes = {
+    // progress_polling.css, coloured by data-status.
+    default: builtIn("default", {}),
+
+    bootstrap5: builtIn(
+      "bootstrap5",
+      {
+        root: "card card-body mb-3",
+        header: "d-flex flex-wrap align-items-center gap-2 mb-2",
+        title: "fw-semibold",
+        status: "badge",
+        eta: "badge text-bg-light border",
+        bar: "progress",
+        fill: "progress-bar",
+        counts: "small text-body-secondary mt-1",
+        stats: "d-flex flex-wrap column-gap-4 row-gap-1 mt-2",
+        value: "fs-5 fw-semibold",
+        caption: "small text-body-secondary text-uppercase",
+        message: "alert alert-info py-2 mt-2 mb-0",
+        connection: "alert alert-warning py-2 mt-2 mb-0",
+        error: "alert alert-danger py-2 mt-2 mb-0",
+      },
+      function (n, view) {
+        var colour = BOOTSTRAP_COLOURS[view.status] || "secondary";
+        swap(n.status, "text-bg-", colour);
+        swap(n.fill, "bg-", colour);
+        n.fill.classList.toggle("progress-bar-striped", view.running);
+        n.fill.classList.toggle("progress-bar-animated", view.running);
+      }
+    ),
+
+    // The original system's Fomantic-UI / Semantic UI markup.
+    semantic: builtIn(
+      "semantic",
+      {
+        root: "ui segment",
+        header: "ui small header",
+        status: "ui small label",
+        eta: "ui small basic label",
+        bar: "ui progress",
+        fill: "bar",
+        percent: "progress",
+        percentTag: "div",
+        counts: "label",
+        countsInside: true,
+        stats: "ui mini four stackable statistics",
+        stat: "statistic",
+        value: "value",
+        caption: "label",
+        message: "ui info message",
+        connection: "ui warning message",
+        error: "ui negative message",
+      },
+      function (n, view) {
+        var colour = SEMANTIC_COLOURS[view.status] || "grey";
+        [n.status, n.bar].forEach(function (node) {
+          ["grey", "blue", "green", "red"].forEach(function (name) {
+            node.classList.toggle(name, name === colour);
+          });
+        });
+        n.bar.classList.toggle("active", view.running && !view.indeterminate);
+        n.bar.classList.toggle("indeterminate", view.indeterminate);
+        n.bar.classList.toggle("success", view.status === "completed");
+        n.bar.classList.toggle("error", view.status === "failed" || view.status === "error");
+      }
+    ),
+  };
+
+  function injectStylesheet() {
+    if (!cssUrl || injectStylesheet.done) {
+      return;
+    }
+    injectStylesheet.done = true;
+    var href = new URL(cssUrl, doc.baseURI).href;
+    var present = Array.prototype.some.call(doc.querySelectorAll("link[rel~=stylesheet]"), function (link) {
+      return link.href === href || link.hasAttribute("data-progress-polling");
+    });
+    if (!present) {
+      doc.head.appendChild(el("link", "", { rel: "stylesheet", href: cssUrl, "data-progress-polling": "" }));
+    }
+  }
+
+  // "auto": the page's framework (Bootstrap's variables, Fomantic's .ui.progress), else default.
+  var detected = null;
+  function detectTheme() {
+    if (!detected) {
+      var probe = doc.body.appendChild(el("div", "ui progress", { hidden: "" }));
+      var semantic = root.getComputedStyle(probe).position === "relative";
+      doc.body.removeChild(probe);
+      detected = root.getComputedStyle(doc.documentElement).getPropertyValue("--bs-blue")
+        ? "bootstrap5"
+        : semantic
+          ? "semantic"
+          : "default";
+    }
+    return detected;
+  }
+
+  function themeFor(option) {
+    var choice = option || config.theme || "auto";
+    if (typeof choice === "function") {
+      return choice;
+    }
+    var theme = themes[choice === "auto" ? detectTheme() : choice];
+    if (!theme) {
+      throw new TypeError("ProgressPolling: unknown theme " + JSON.stringify(String(choice)));
+    }
+    if (theme === themes.default) {
+      injectStylesheet();
+    }
+    return theme;
+  }
+
   // -- the bar -----------------------------------------------------------------
 
-  /**
-   * A live progress bar for one job.
-   *
-   * @param {string|Element} containerId the id of the element to draw into (or the element)
-   * @param {string} jobId the job id (the Celery task id)
-   * @param {object} [options] see docs/javascript.md
-   */
   class ProgressPolling {
     constructor(containerId, jobId, options) {
-      var container =
-        typeof containerId === "string" ? root.document.getElementById(containerId) : containerId;
+      var container = typeof containerId === "string" ? doc.getElementById(containerId) : containerId;
       if (!container || container.nodeType !== 1) {
         throw new Error("ProgressPolling: no element with id " + JSON.stringify(String(containerId)));
       }
@@ -588,10 +760,9 @@
       // Backing off never polls faster than the normal pace.
       opts.maxBackoff = Math.max(opts.pollInterval, toNumber("maxBackoff", opts.maxBackoff, 0));
       opts.requestTimeout = toNumber("requestTimeout", opts.requestTimeout, 100);
-      opts.apiBase = String(opts.apiBase || DEFAULTS.apiBase);
-      if (opts.apiBase.charAt(opts.apiBase.length - 1) !== "/") {
-        opts.apiBase += "/";
-      }
+      opts.maxUrlLength = toNumber("maxUrlLength", opts.maxUrlLength, 100);
+      opts.apiBase = String(opts.apiBase || DEFAULTS.apiBase).replace(/\/?$/, "/");
+      this.theme = themeFor(opts.theme);
 
       if (container.progressPolling && container.progressPolling !== this) {
         container.progressPolling.stop(); // a new job drawn in the same place
@@ -600,19 +771,23 @@
 
       this.container = container;
       this.jobId = jobId;
-      this.labels = resolveLabels(opts.labels);
+      var lang = opts.locale || pageLanguage();
+      this.labels = resolveLabels(opts.labels, lang);
+      this.number = numberFormat(lang);
       this.data = null;
+      this.error = null;
+      this.waiting = false;
+      this.offline = false;
+      this.hidden = false;
       this.state = "idle"; // idle | polling | stopped | finished
       this.failures = 0;
       this.startedAt = Date.now();
       this.completeFired = false;
-      this.hideTimer = null;
       this.scheduler = schedulerFor(opts.apiBase);
-      this.render();
+      this.draw();
       this.start();
     }
 
-    /** Start (or resume after stop()) polling; no effect once the job is over. */
     start() {
       if (this.state === "polling" || this.state === "finished") {
         return;
@@ -622,7 +797,6 @@
       this.scheduler.add(this);
     }
 
-    /** Stop polling; the bar keeps what it shows. start() resumes. */
     stop() {
       if (this.state !== "polling") {
         return;
@@ -634,25 +808,63 @@
 
     log(message, data) {
       if (this.options.debug && root.console) {
-        if (data === undefined) {
-          root.console.log("[Polling] " + message);
-        } else {
-          root.console.log("[Polling] " + message, data);
-        }
+        root.console.log.apply(root.console, ["[Polling] " + message].concat(data === undefined ? [] : [data]));
       }
     }
 
     emit(name, detail) {
-      var event;
-      try {
-        event = new root.CustomEvent("progress-polling:" + name, { bubbles: true, detail: detail });
-      } catch (error) {
-        return;
-      }
-      this.container.dispatchEvent(event);
+      this.container.dispatchEvent(new root.CustomEvent("progress-polling:" + name, { bubbles: true, detail: detail }));
     }
 
-    // -- what the scheduler reports ------------------------------------------
+    // What the theme draws, formatted in the page's language.
+    view() {
+      var data = this.data || {};
+      var labels = this.labels;
+      var number = this.number;
+      var status = this.error ? "error" : String(data.status || "pending");
+      var total = Number(data.total_items) || 0;
+      var processed = Number(data.processed_items) || 0;
+      var failed = Number(data.failed_items) || 0;
+      var running = status === "in_progress";
+      var message = this.waiting ? labels.waiting : typeof data.current_message === "string" ? data.current_message : "";
+      var eta = data.eta_seconds;
+      var title =
+        this.options.title || data.title || (config.titles || {})[data.task_type] || humanise(data.task_type) || labels.title;
+      return {
+        jobId: this.jobId,
+        status: status,
+        label: labels[status] || status,
+        title: String(title),
+        icon: this.options.icon ? String(this.options.icon) : "",
+        percent: Math.max(0, Math.min(100, Math.floor(Number(data.progress_percentage) || 0))),
+        running: running,
+        indeterminate: running && !total,
+        counts: total ? number(processed + failed) + " / " + number(total) : number(processed + failed),
+        stats: [
+          { name: "total", label: labels.total, value: total ? number(total) : labels.unknown },
+          { name: "processed", label: labels.processed, value: number(processed) },
+          {
+            name: "remaining",
+            label: labels.remaining,
+            value: total ? number(Math.max(0, total - processed - failed)) : labels.unknown,
+          },
+          { name: "failed", label: labels.failedItems, value: number(failed), hidden: !failed },
+        ],
+        showDetails: !!this.options.showDetails,
+        eta: running && typeof eta === "number" && isFinite(eta) ? labels.eta.replace("{time}", formatSeconds(eta, number)) : "",
+        message: message,
+        showMessage: !!(this.options.showStats && message),
+        error: this.error ? this.error.message : status === "failed" ? String(data.error || labels.jobFailed) : "",
+        offline: this.offline,
+        hidden: this.hidden,
+        labels: labels,
+        data: this.data,
+      };
+    }
+
+    draw() {
+      this.theme(this.container, this.view());
+    }
 
     receive(data) {
       if (this.state !== "polling") {
@@ -661,8 +873,9 @@
       this.failures = 0;
       var first = this.data === null;
       this.data = data;
+      this.waiting = this.offline = false;
       this.log(this.labels.logData, data);
-      this.update(data);
+      this.draw();
       if (first) {
         callSafely(this.options.onStart, data, this);
         this.emit("start", data);
@@ -676,22 +889,23 @@
 
     unchanged() {
       this.failures = 0;
-      this.showConnectionLost(false);
+      this.setOffline(false);
     }
 
     notFound() {
       this.failures = 0;
-      this.showConnectionLost(false);
       if (Date.now() - this.startedAt < this.options.notFoundGrace) {
-        this.nodes.message.textContent = this.labels.waiting;
-        show(this.nodes.message, this.options.showStats);
-        return; // the row is created when the task starts: not an error yet
+        // The row is created when the task starts: not an error yet.
+        this.waiting = true;
+        this.offline = false;
+        this.draw();
+        return;
       }
       this.fail(new ProgressPollingError("not_found", this.labels.notFound, 404, this.data));
     }
 
     refused(fatal) {
-      var type = fatal.status === 401 ? "unauthorized" : fatal.status === 403 ? "forbidden" : "http";
+      var type = { 401: "unauthorized", 403: "forbidden" }[fatal.status] || "http";
       var message = this.labels[type === "http" ? "httpError" : type];
       if (type === "http") {
         var detail = fatal.body && typeof fatal.body.message === "string" ? fatal.body.message : "";
@@ -707,15 +921,24 @@
         this.fail(new ProgressPollingError("network", this.labels.tooManyFailures, null, this.data));
         return;
       }
-      this.showConnectionLost(true);
+      this.setOffline(true);
     }
 
-    // -- endings ---------------------------------------------------------------
+    setOffline(offline) {
+      if (this.offline !== offline) {
+        this.offline = offline;
+        this.draw();
+      }
+    }
 
-    finish(data) {
+    end() {
       this.state = "finished";
       this.scheduler.remove(this);
       this.log(this.labels.logStop);
+    }
+
+    finish(data) {
+      this.end();
       if (data.status === "completed") {
         if (!this.completeFired) {
           this.completeFired = true;
@@ -724,8 +947,9 @@
         }
         if (this.options.autoHideOnComplete) {
           var self = this;
-          this.hideTimer = root.setTimeout(function () {
-            show(self.nodes.root, false);
+          root.setTimeout(function () {
+            self.hidden = true;
+            self.draw();
           }, this.options.autoHideDelay);
         }
         return;
@@ -736,17 +960,10 @@
     }
 
     fail(error) {
-      this.state = "finished";
-      this.scheduler.remove(this);
-      this.log(this.labels.logStop);
-      this.showConnectionLost(false);
-      this.nodes.root.setAttribute("data-status", "error");
-      this.nodes.status.textContent = this.labels.failed;
-      setColour(this.nodes.status, "red");
-      setColour(this.nodes.bar, "red");
-      this.nodes.bar.classList.remove("active", "indeterminate");
-      this.nodes.error.textContent = error.message;
-      show(this.nodes.error, true);
+      this.end();
+      this.error = error;
+      this.waiting = this.offline = false;
+      this.draw();
       this.reportError(error);
     }
 
@@ -755,176 +972,9 @@
       this.emit("error", error);
     }
 
-    // -- drawing (server text only ever goes through textContent) ---------------
-
-    render() {
-      var labels = this.labels;
-      var nodes = {};
-      nodes.root = el("div", "ui segment progress-polling", {
-        "data-job-id": this.jobId,
-        "data-status": "pending",
-      });
-
-      var header = el("div", "ui small header progress-polling-header");
-      if (this.options.icon) {
-        var icon = el("span", "progress-polling-icon", { "aria-hidden": "true" });
-        icon.textContent = String(this.options.icon) + " ";
-        header.appendChild(icon);
-      }
-      nodes.title = el("span", "progress-polling-title");
-      nodes.title.textContent = this.options.title || labels.title;
-      header.appendChild(nodes.title);
-      header.appendChild(root.document.createTextNode(" "));
-      nodes.status = el("span", "ui small grey label progress-polling-status");
-      nodes.status.textContent = labels.pending;
-      header.appendChild(nodes.status);
-      nodes.eta = el("span", "ui small basic label progress-polling-eta");
-      show(nodes.eta, false);
-      header.appendChild(nodes.eta);
-      nodes.root.appendChild(header);
-
-      nodes.bar = el("div", "ui grey progress progress-polling-bar", {
-        role: "progressbar",
-        "aria-valuemin": "0",
-        "aria-valuemax": "100",
-        "aria-valuenow": "0",
-        "aria-label": nodes.title.textContent,
-        "data-percent": "0",
-      });
-      nodes.fill = el("div", "bar");
-      nodes.percent = el("div", "progress");
-      nodes.percent.textContent = "0%";
-      nodes.fill.appendChild(nodes.percent);
-      nodes.bar.appendChild(nodes.fill);
-      nodes.counts = el("div", "label progress-polling-counts");
-      nodes.bar.appendChild(nodes.counts);
-      nodes.root.appendChild(nodes.bar);
-
-      nodes.stats = el("div", "ui mini four statistics progress-polling-stats");
-      nodes.total = this.statistic(nodes.stats, labels.total, "total");
-      nodes.processed = this.statistic(nodes.stats, labels.processed, "processed");
-      nodes.remaining = this.statistic(nodes.stats, labels.remaining, "remaining");
-      nodes.failedStat = this.statistic(nodes.stats, labels.failedItems, "failed");
-      show(nodes.failedStat.parentNode, false);
-      show(nodes.stats, this.options.showDetails);
-      nodes.root.appendChild(nodes.stats);
-
-      nodes.message = el("div", "ui info message progress-polling-message", {
-        role: "status",
-        "aria-live": "polite",
-      });
-      show(nodes.message, false);
-      nodes.root.appendChild(nodes.message);
-
-      nodes.connection = el("div", "ui warning message progress-polling-connection", {
-        role: "status",
-        "aria-live": "polite",
-      });
-      nodes.connection.textContent = labels.connectionLost;
-      show(nodes.connection, false);
-      nodes.root.appendChild(nodes.connection);
-
-      nodes.error = el("div", "ui negative message progress-polling-error", { role: "alert" });
-      show(nodes.error, false);
-      nodes.root.appendChild(nodes.error);
-
-      while (this.container.firstChild) {
-        this.container.removeChild(this.container.firstChild);
-      }
-      this.container.appendChild(nodes.root);
-      this.nodes = nodes;
-    }
-
-    statistic(parent, label, name) {
-      var item = el("div", "statistic progress-polling-" + name);
-      var value = el("div", "value");
-      value.textContent = "0";
-      var caption = el("div", "label");
-      caption.textContent = label;
-      item.appendChild(value);
-      item.appendChild(caption);
-      parent.appendChild(item);
-      return value;
-    }
-
-    update(data) {
-      var nodes = this.nodes;
-      var labels = this.labels;
-      var status = String(data.status || "pending");
-      var colour = STATUS_COLOURS[status] || "grey";
-      var total = Number(data.total_items) || 0;
-      var processed = Number(data.processed_items) || 0;
-      var failed = Number(data.failed_items) || 0;
-      var percent = Math.max(0, Math.min(100, Math.floor(Number(data.progress_percentage) || 0)));
-      var running = status === "in_progress";
-      var indeterminate = running && total === 0;
-
-      this.showConnectionLost(false);
-      nodes.root.setAttribute("data-status", status);
-      nodes.status.textContent = labels[status] || status;
-      setColour(nodes.status, colour);
-
-      setColour(nodes.bar, colour);
-      nodes.bar.classList.toggle("active", running && !indeterminate);
-      nodes.bar.classList.toggle("indeterminate", indeterminate);
-      nodes.bar.classList.toggle("success", status === "completed");
-      nodes.bar.classList.toggle("error", status === "failed");
-      nodes.bar.setAttribute("data-percent", String(percent));
-      if (indeterminate) {
-        nodes.bar.removeAttribute("aria-valuenow");
-        nodes.fill.style.width = "100%";
-        nodes.percent.textContent = "";
-      } else {
-        nodes.bar.setAttribute("aria-valuenow", String(percent));
-        nodes.fill.style.width = percent + "%";
-        nodes.percent.textContent = percent + "%";
-      }
-      nodes.counts.textContent = total
-        ? formatNumber(processed + failed) + " / " + formatNumber(total)
-        : formatNumber(processed + failed);
-
-      nodes.total.textContent = total ? formatNumber(total) : labels.unknown;
-      nodes.processed.textContent = formatNumber(processed);
-      nodes.remaining.textContent = total
-        ? formatNumber(Math.max(0, total - processed - failed))
-        : labels.unknown;
-      nodes.failedStat.textContent = formatNumber(failed);
-      show(nodes.failedStat.parentNode, failed > 0);
-
-      var eta = data.eta_seconds;
-      if (running && typeof eta === "number" && isFinite(eta)) {
-        nodes.eta.textContent = String(labels.eta).replace("{time}", formatSeconds(eta));
-        show(nodes.eta, true);
-      } else {
-        show(nodes.eta, false);
-      }
-
-      var message = typeof data.current_message === "string" ? data.current_message : "";
-      nodes.message.textContent = message;
-      show(nodes.message, this.options.showStats && message !== "");
-
-      if (status === "failed") {
-        nodes.error.textContent = data.error ? String(data.error) : labels.jobFailed;
-        show(nodes.error, true);
-      } else {
-        show(nodes.error, false);
-      }
-    }
-
-    showConnectionLost(lost) {
-      if (this.nodes) {
-        show(this.nodes.connection, lost);
-        this.nodes.root.classList.toggle("progress-polling-offline", lost);
-      }
-    }
-
-    /**
-     * Start a bar in every element under root carrying data-progress-job-id
-     * (what the {% progress_bar %} tag renders); elements already started are
-     * left alone. Returns the new instances.
-     */
+    // A bar in each element under scope with data-progress-job-id and no bar yet.
     static initAll(scope) {
-      var base = scope || root.document;
+      var base = scope || doc;
       var found = Array.prototype.slice.call(base.querySelectorAll("[data-progress-job-id]"));
       if (base.nodeType === 1 && base.hasAttribute("data-progress-job-id")) {
         found.unshift(base);
@@ -944,40 +994,70 @@
       });
       return started;
     }
+
+    // Bars for the user's running jobs (after a reload, in a second tab): see the docs.
+    static async restore(settings) {
+      var opts = settings || {};
+      var apiBase = String(opts.apiBase || DEFAULTS.apiBase).replace(/\/?$/, "/");
+      var query = [].concat(opts.taskType || []).map(function (name) {
+        return "&task_type=" + encodeURIComponent(name);
+      });
+      var url = apiBase + "active/?page_size=100" + query.join("");
+      var jobs = [];
+      for (var pages = 0; url && pages < 20; pages += 1) {
+        var response = await root.fetch(url, { headers: { Accept: "application/json" }, credentials: "same-origin" });
+        if (!response.ok) {
+          throw new ProgressPollingError("http", "HTTP " + response.status, response.status, null);
+        }
+        var page = await response.json();
+        jobs = jobs.concat(page.results || []);
+        url = page.next || null;
+      }
+      var wanted = opts.metadata || {};
+      var matches = typeof wanted === "function" ? wanted : function (job) {
+        return Object.keys(wanted).every(function (key) {
+          return job.metadata && job.metadata[key] === wanted[key];
+        });
+      };
+      var bars = [];
+      jobs.filter(matches).forEach(function (job) {
+        // One container for all (a <div> per job is added), or one per job.
+        var shared = typeof opts.container !== "function";
+        var place = shared ? opts.container : opts.container(job);
+        place = typeof place === "string" ? doc.getElementById(place) : place;
+        var drawn = (place ? (shared ? Array.prototype.slice.call(place.children) : [place]) : []).some(function (node) {
+          return node.progressPolling && node.progressPolling.jobId === job.job_id;
+        });
+        if (!place || drawn) {
+          return;
+        }
+        if (shared) {
+          place = place.appendChild(el("div", "progress-polling-container"));
+        }
+        var options = typeof opts.options === "function" ? opts.options(job) : opts.options;
+        var bar = new ProgressPolling(place, job.job_id, Object.assign({}, options, { apiBase: apiBase }));
+        bar.receive(job);
+        bars.push(bar);
+      });
+      return bars;
+    }
   }
 
-  // data-progress-* attribute → option (the template tag writes these).
-  var DATA_OPTIONS = {
-    "api-base": ["apiBase", "string"],
-    title: ["title", "string"],
-    icon: ["icon", "string"],
-    "show-details": ["showDetails", "boolean"],
-    "show-stats": ["showStats", "boolean"],
-    "poll-interval": ["pollInterval", "number"],
-    "auto-hide": ["autoHideOnComplete", "boolean"],
-    "auto-hide-delay": ["autoHideDelay", "number"],
-    debug: ["debug", "boolean"],
-    "not-found-grace": ["notFoundGrace", "number"],
-    "max-network-failures": ["maxNetworkFailures", "number"],
-    labels: ["labels", "string"],
-  };
-
+  // data-progress-poll-interval="200" -> {pollInterval: 200}
   function optionsFrom(node) {
     var options = {};
-    Object.keys(DATA_OPTIONS).forEach(function (attribute) {
-      var raw = node.getAttribute("data-progress-" + attribute);
-      if (raw === null) {
+    Array.prototype.forEach.call(node.attributes, function (attribute) {
+      var key = (/^data-progress-(.+)/.exec(attribute.name) || [])[1];
+      var name = key === "auto-hide" ? "autoHideOnComplete" : String(key).replace(/-(.)/g, function (match, letter) {
+        return letter.toUpperCase();
+      });
+      var raw = attribute.value;
+      if (!key || !(name in DEFAULTS) || /^on[A-Z]/.test(name)) {
         return;
       }
-      var name = DATA_OPTIONS[attribute][0];
-      var kind = DATA_OPTIONS[attribute][1];
-      if (kind === "boolean") {
-        options[name] = raw === "" || raw === "true" || raw === "1";
-      } else if (kind === "number") {
-        options[name] = raw === "" ? raw : Number(raw);
-      } else {
-        options[name] = raw;
-      }
+      var kind = typeof DEFAULTS[name];
+      options[name] =
+        kind === "boolean" ? raw === "" || raw === "true" || raw === "1" : kind === "number" && raw !== "" ? Number(raw) : raw;
     });
     return options;
   }
@@ -985,15 +1065,17 @@
   ProgressPolling.Error = ProgressPollingError;
   ProgressPolling.LABELS = LABELS;
   ProgressPolling.DEFAULTS = DEFAULTS;
+  ProgressPolling.themes = themes;
+  ProgressPolling.humanise = humanise;
 
   root.ProgressPolling = ProgressPolling;
   if (typeof module === "object" && module.exports) {
     module.exports = ProgressPolling;
   }
 
-  if (root.document) {
-    if (root.document.readyState === "loading") {
-      root.document.addEventListener("DOMContentLoaded", function () {
+  if (doc) {
+    if (doc.readyState === "loading") {
+      doc.addEventListener("DOMContentLoaded", function () {
         ProgressPolling.initAll();
       });
     } else {
