@@ -755,17 +755,31 @@ def reap(now: datetime | None = None) -> int:
 # ``SSEProgress.objects.create()`` chose that connection and its transaction.
 
 
-def _transition(job: SSEProgress, to: str, **fields: Any) -> None:
-    now = timezone.now()
-    fields = {"status": to, "updated_at": now, **fields}
-    rows = SSEProgress.objects.db_manager(job._state.db or settings.DATABASE_ALIAS).filter(
+def _own_row(job: SSEProgress) -> SSEProgressQuerySet:
+    """``job``'s row, on the database the instance came from."""
+    return SSEProgress.objects.db_manager(job._state.db or settings.DATABASE_ALIAS).filter(
         pk=job.pk
     )
+
+
+def _update_active(job: SSEProgress, fields: dict[str, Any], refusal: str) -> None:
+    """``fields`` on ``job``'s row if it is active, else raise saying why not.
+
+    Raises:
+        InvalidTransition: the row is final (``refusal`` says what it refuses).
+        SSEProgress.DoesNotExist: the row is gone.
+    """
+    rows = _own_row(job)
     if not rows.filter(status__in=ACTIVE_STATUSES).update(**fields):
         current = rows.values_list("status", flat=True).first()
         if current is None:
             raise SSEProgress.DoesNotExist(f"job {job.job_id!r} no longer exists")
-        raise InvalidTransition(f"job {job.job_id!r} is {current}: it cannot become {to}")
+        raise InvalidTransition(f"job {job.job_id!r} is {current}: {refusal}")
+
+
+def _transition(job: SSEProgress, to: str, **fields: Any) -> None:
+    fields = {"status": to, "updated_at": timezone.now(), **fields}
+    _update_active(job, fields, f"it cannot become {to}")
     for name, value in fields.items():
         setattr(job, name, value)
 
@@ -815,14 +829,7 @@ def add_progress(job: SSEProgress, processed: int, failed: int, message: str | N
     }
     if message is not None:
         fields["current_message"] = clean_message(message)
-    rows = SSEProgress.objects.db_manager(job._state.db or settings.DATABASE_ALIAS).filter(
-        pk=job.pk
-    )
-    if not rows.filter(status__in=ACTIVE_STATUSES).update(**fields):
-        current = rows.values_list("status", flat=True).first()
-        if current is None:
-            raise SSEProgress.DoesNotExist(f"job {job.job_id!r} no longer exists")
-        raise InvalidTransition(f"job {job.job_id!r} is {current}: it takes no more progress")
+    _update_active(job, fields, "it takes no more progress")
     job.processed_items += processed
     job.failed_items += failed
     if message is not None:
@@ -833,7 +840,5 @@ def add_progress(job: SSEProgress, processed: int, failed: int, message: str | N
 def set_total(job: SSEProgress, total: int) -> None:
     """``set_total()`` of the manual API (``0`` means unknown)."""
     total = check_count("total", total)
-    SSEProgress.objects.db_manager(job._state.db or settings.DATABASE_ALIAS).filter(
-        pk=job.pk
-    ).update(total_items=total, updated_at=timezone.now())
+    _own_row(job).update(total_items=total, updated_at=timezone.now())
     job.total_items = total

@@ -153,6 +153,10 @@ class ProgressTask(DjangoTask):  # type: ignore[type-arg]
     #: The row's ``task_type``; ``None`` means the task's name.
     progress_task_type: str | None = None
 
+    #: The title the bar shows for this task's jobs (a translatable text);
+    #: ``None`` means the task's name made readable ("reports.tasks.crunch" → "Crunch").
+    progress_title: Any = None
+
     #: The row's ``total_items`` when the enqueue gives none (``0``: unknown).
     progress_total: int = 0
 

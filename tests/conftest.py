@@ -7,8 +7,6 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from celery.contrib.testing.worker import start_worker
-from django.db import connection
 
 from tests.celery_app import app as celery_app_instance
 from tests.harness import (  # noqa: F401  (the suite imports them from here)
@@ -16,8 +14,10 @@ from tests.harness import (  # noqa: F401  (the suite imports them from here)
     RUN_ID,
     WorkerProcess,
     drop_leftover_connections,
+    in_process_worker,
     row,
     wait_for,
+    wait_idle,
     wait_status,
     worker_queue,
 )
@@ -28,33 +28,19 @@ def celery_app_instance_() -> Any:
     return celery_app_instance
 
 
-def _wait_idle(timeout: float = 30.0) -> None:
-    from celery.worker import state
-
-    wait_for(lambda: not state.active_requests, timeout)
-
-
 @pytest.fixture(scope="session")
 def _session_worker(django_db_setup: None, django_db_blocker: Any) -> Iterator[Any]:
     import tests.tasks  # noqa: F401
 
-    with django_db_blocker.unblock():
-        with start_worker(
-            celery_app_instance,
-            pool="solo",
-            perform_ping_check=True,
-            shutdown_timeout=30,
-            loglevel="WARNING",
-        ) as worker:
-            yield worker
-        connection.close()
+    with in_process_worker(celery_app_instance, django_db_blocker) as worker:
+        yield worker
 
 
 @pytest.fixture
 def worker(_session_worker: Any, transactional_db: None) -> Iterator[Any]:
     """A real in-process Celery worker (solo pool) on the configured broker."""
     yield _session_worker
-    _wait_idle()
+    wait_idle()
 
 
 @pytest.fixture

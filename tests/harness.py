@@ -11,7 +11,8 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -139,3 +140,23 @@ def drop_leftover_connections() -> None:
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
             " WHERE datname = current_database() AND pid <> pg_backend_pid()"
         )
+
+
+@contextmanager
+def in_process_worker(app: Any, django_db_blocker: Any) -> Iterator[Any]:
+    """A real Celery worker (solo pool) in this process, on ``app``'s broker."""
+    from celery.contrib.testing.worker import start_worker
+
+    with django_db_blocker.unblock():
+        with start_worker(
+            app, pool="solo", perform_ping_check=True, shutdown_timeout=30, loglevel="WARNING"
+        ) as worker:
+            yield worker
+        connection.close()
+
+
+def wait_idle(timeout: float = 30.0) -> None:
+    """Wait until the in-process worker runs nothing (a test's task must not outlive it)."""
+    from celery.worker import state
+
+    wait_for(lambda: not state.active_requests, timeout)

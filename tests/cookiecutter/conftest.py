@@ -8,17 +8,22 @@ import os
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from celery.contrib.testing.worker import start_worker
 from django.db import connection
 
 from tests.cookiecutter.config.celery_app import app
-from tests.harness import ROOT, WorkerProcess, drop_leftover_connections, wait_for
+from tests.harness import (
+    ROOT,
+    WorkerProcess,
+    drop_leftover_connections,
+    in_process_worker,
+    wait_for,
+    wait_idle,
+)
 
 APP_PATH = "tests.cookiecutter.config.celery_app"
 
@@ -27,12 +32,8 @@ APP_PATH = "tests.cookiecutter.config.celery_app"
 def _session_worker(django_db_setup: None, django_db_blocker: Any) -> Iterator[Any]:
     import tests.cookiecutter.jobs.tasks  # noqa: F401
 
-    with django_db_blocker.unblock():
-        with start_worker(
-            app, pool="solo", perform_ping_check=True, shutdown_timeout=30, loglevel="WARNING"
-        ) as worker:
-            yield worker
-        connection.close()
+    with in_process_worker(app, django_db_blocker) as worker:
+        yield worker
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -45,10 +46,8 @@ def _drop_leftover_connections(django_db_setup: None, django_db_blocker: Any) ->
 @pytest.fixture
 def worker(_session_worker: Any, transactional_db: None) -> Iterator[Any]:
     """A real in-process Celery worker (solo pool) on the configured broker."""
-    from celery.worker import state
-
     yield _session_worker
-    wait_for(lambda: not state.active_requests, 30)
+    wait_idle()
 
 
 @pytest.fixture
@@ -163,8 +162,3 @@ def eager() -> Iterator[None]:
     finally:
         app.conf.task_always_eager = False
         app.conf.task_eager_propagates = False
-
-
-def settle(seconds: float = 0.3) -> None:
-    """Let in-flight writes land before a negative check."""
-    time.sleep(seconds)
