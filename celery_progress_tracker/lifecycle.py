@@ -32,6 +32,9 @@ older run or a job id reused by another owner never writes into a row that is
 no longer theirs. Rows of ``ProgressTask`` jobs are written outside the
 caller's transaction (see :func:`outside_caller_transaction`), so the worker
 never waits on an uncommitted row.
+
+Every write of a final status announces it once, when committed, through the
+``job_finished`` signal (:func:`_announce`).
 """
 
 from __future__ import annotations
@@ -59,6 +62,7 @@ from celery_progress_tracker.models import (
     SSEProgressQuerySet,
     Status,
 )
+from celery_progress_tracker.signals import job_finished
 from celery_progress_tracker.tracker import JobState
 from celery_progress_tracker.validation import (
     MAX_COUNT,
@@ -86,6 +90,41 @@ REOPENABLE = Q(status__in=ACTIVE_STATUSES) | Q(
 STARTABLE = REOPENABLE | Q(
     status=Status.CANCELLED, end_reason=EndReason.REVOKED, cancel_requested_at__isnull=True
 )
+
+
+def _announce(closed: SSEProgressQuerySet, *, side_write: bool = False) -> None:
+    """Send ``job_finished`` for the rows of ``closed``, once the write is committed.
+
+    ``closed`` selects the rows by the ``completed_at`` their final write
+    stamped: a write retried after a lost reply (the retry changes nothing)
+    still announces its row, and a write that lost the race to another one
+    announces nothing. ``side_write``: the row was written by
+    :func:`outside_caller_transaction`, so it is read back the same way.
+    """
+    if not job_finished.has_listeners(SSEProgress):
+        return
+    if not side_write:
+        db_transaction.on_commit(lambda: _send_finished(list(closed)), using=closed.db)
+        return
+    try:
+        jobs = outside_caller_transaction(lambda: list(closed))
+    except Exception:
+        logger.exception("could not read the finished jobs back to announce them")
+        return
+    if jobs:
+        db_transaction.on_commit(lambda: _send_finished(jobs), using=settings.DATABASE_ALIAS)
+
+
+def _send_finished(jobs: list[SSEProgress]) -> None:
+    for job in jobs:
+        for receiver, response in job_finished.send_robust(sender=SSEProgress, job=job):
+            if isinstance(response, Exception):
+                logger.error(
+                    "job_finished receiver %r raised for job %s",
+                    receiver,
+                    job.job_id,
+                    exc_info=response,
+                )
 
 
 def _jobs() -> SSEProgressQuerySet:
@@ -430,6 +469,9 @@ def _close(
         logger.info(
             "job %s: not marked %s (row missing or already final)", job_id, fields["status"]
         )
+    if fields["status"] in FINAL_STATUSES:
+        closed = _rows(job_id).filter(status=fields["status"], completed_at=fields["completed_at"])
+        _announce(closed, side_write=True)
     return changed
 
 
@@ -685,6 +727,7 @@ def request_stop(job_id: str, reason: str) -> str | None:
         updated_at=now,
         current_message=clean_message(str(_cancelled_label())),
     ):
+        _announce(rows.filter(status=Status.CANCELLED, completed_at=now))
         _revoke(job_id)
         return Status.CANCELLED
     rows.filter(status=Status.IN_PROGRESS, cancel_requested_at__isnull=True).update(
@@ -746,6 +789,8 @@ def reap(now: datetime | None = None) -> int:
             error="Never started: no worker took its message",
         )
     )
+    if closed:
+        _announce(_jobs().filter(status=Status.FAILED, completed_at=now))
     return closed
 
 
@@ -782,6 +827,8 @@ def _transition(job: SSEProgress, to: str, **fields: Any) -> None:
     _update_active(job, fields, f"it cannot become {to}")
     for name, value in fields.items():
         setattr(job, name, value)
+    if to in FINAL_STATUSES:
+        _announce(_own_row(job).filter(status=to, completed_at=fields["completed_at"]))
 
 
 def mark_started(job: SSEProgress) -> None:

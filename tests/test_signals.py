@@ -1,0 +1,157 @@
+"""``job_finished``: sent once per final status, with the row; the e-mail recipe works."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core import mail
+from django.db import OperationalError
+from django.test import override_settings
+from django.utils import timezone
+
+from celery_progress_tracker import lifecycle
+from celery_progress_tracker.models import SSEProgress
+from celery_progress_tracker.signals import job_finished
+from tests import tasks
+from tests.conftest import wait_for, wait_idle, wait_status
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def announced() -> Iterator[list[tuple[str, str, int]]]:
+    """What ``job_finished`` was sent with: (job id, status, processed items)."""
+    seen: list[tuple[str, str, int]] = []
+
+    def receiver(sender: Any, job: SSEProgress, **kwargs: Any) -> None:
+        assert sender is SSEProgress
+        seen.append((job.job_id, job.status, job.processed_items))
+
+    job_finished.connect(receiver, dispatch_uid="tests.announced")
+    yield seen
+    job_finished.disconnect(dispatch_uid="tests.announced")
+
+
+def recipe_namespace() -> dict[str, Any]:
+    """The e-mail receiver of docs/recipes.md, run as written there."""
+    text = (ROOT / "docs" / "recipes.md").read_text()
+    code = re.search(r'```python title="myapp/notifications.py"\n(.*?)```', text, re.S)
+    assert code is not None, "the recipe's notifications.py block is missing"
+    namespace: dict[str, Any] = {}
+    exec(compile(code.group(1), "docs/recipes.md", "exec"), namespace)
+    return namespace
+
+
+@pytest.mark.core
+@pytest.mark.django_db(transaction=True)
+def test_manual_api_announces_each_final_status_once(
+    announced: list[tuple[str, str, int]],
+) -> None:
+    for job_id, end in (("m-done", "mark_as_completed"), ("m-fail", "mark_as_failed")):
+        job = SSEProgress.objects.create(job_id=job_id, total_items=3)
+        job.mark_as_started()
+        job.update_progress(processed=2)
+        assert announced == [] or announced[-1][0] != job_id  # not while it runs
+        getattr(job, end)()
+    job = SSEProgress.objects.create(job_id="m-cancel")
+    job.mark_as_cancelled()
+    assert announced == [
+        ("m-done", "completed", 2),
+        ("m-fail", "failed", 2),
+        ("m-cancel", "cancelled", 0),
+    ]
+
+
+@pytest.mark.core
+@pytest.mark.django_db(transaction=True)
+def test_cancel_of_a_pending_job_and_the_reaper_announce(
+    announced: list[tuple[str, str, int]],
+) -> None:
+    lifecycle.publish(
+        "p-1", token="t", owner=None, task_type="x", total=0, metadata={}, due_at=None
+    )
+    assert lifecycle.request_stop("p-1", SSEProgress.EndReason.CANCELLED) == "cancelled"
+    assert lifecycle.request_stop("p-1", SSEProgress.EndReason.CANCELLED) is None
+    old = timezone.now() - timedelta(days=3)
+    SSEProgress.objects.create(
+        job_id="lost", status="in_progress", has_heartbeat=True, processed_items=4
+    )
+    SSEProgress.objects.filter(job_id="lost").update(updated_at=old)
+    assert lifecycle.reap() == 1
+    assert lifecycle.reap() == 0
+    assert announced == [("p-1", "cancelled", 0), ("lost", "failed", 4)]
+
+
+@pytest.mark.core
+@pytest.mark.django_db(transaction=True)
+def test_a_final_write_retried_after_a_lost_reply_announces_once(
+    announced: list[tuple[str, str, int]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    lifecycle.publish(
+        "r-1", token="t", owner=None, task_type="x", total=0, metadata={}, due_at=None
+    )
+    real_update = lifecycle._update.__wrapped__  # type: ignore[attr-defined]
+    calls: list[int] = []
+
+    def commit_then_lose_the_reply(rows: Any, fields: dict[str, Any]) -> int:
+        changed = int(real_update(rows, fields))
+        calls.append(changed)
+        if len(calls) == 1:
+            raise OperationalError("server closed the connection unexpectedly")
+        return changed
+
+    monkeypatch.setattr("celery_progress_tracker.writes.FINAL_WRITE_RETRY_DELAYS", (0.0, 0.0))
+    monkeypatch.setattr(lifecycle, "_update", lifecycle.retry_transient(commit_then_lose_the_reply))
+    lifecycle.succeeded("r-1", None, "t")
+    assert calls == [1, 0]  # the retry found the row already final
+    lifecycle.failed("r-1", RuntimeError("late"), None, "t")  # too late: not a final status
+    assert announced == [("r-1", "completed", 0)]
+
+
+@pytest.mark.core
+@pytest.mark.django_db(transaction=True)
+def test_a_raising_receiver_is_logged_and_the_job_still_ends(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    def broken(sender: Any, **kwargs: Any) -> None:
+        raise RuntimeError("mail server down")
+
+    job_finished.connect(broken, dispatch_uid="tests.broken")
+    try:
+        job = SSEProgress.objects.create(job_id="b-1")
+        job.mark_as_completed()
+    finally:
+        job_finished.disconnect(dispatch_uid="tests.broken")
+    assert SSEProgress.objects.get(job_id="b-1").status == "completed"
+    assert "job_finished receiver" in caplog.text and "mail server down" in caplog.text
+
+
+@pytest.mark.core
+@override_settings(EMAIL_BACKEND="django.core.mail.backends.locmem.EmailBackend")
+def test_recipe_emails_the_owner_from_a_real_worker(worker: Any) -> None:
+    recipe = recipe_namespace()
+    owner = get_user_model().objects.create_user("ann", "ann@example.com", "x")
+    job_finished.connect(recipe["email_owner"], dispatch_uid="tests.recipe")
+    try:
+        done = tasks.count.apply_async((3,), progress_owner=owner.pk)
+        failed = tasks.fail_after.apply_async((2,), progress_owner=owner.pk)
+        nobody = tasks.count.apply_async((1,), progress_owner=None)
+        for result in (done, failed, nobody):
+            wait_status(result.id, "completed", "failed")
+        wait_for(lambda: len(mail.outbox) >= 2)
+        wait_idle()
+    finally:
+        job_finished.disconnect(dispatch_uid="tests.recipe")
+    by_subject = {message.subject: message for message in mail.outbox}
+    assert sorted(by_subject) == ["Your job failed", "Your job is done"], by_subject
+    assert by_subject["Your job is done"].to == ["ann@example.com"]
+    assert f"tests.count {done.id}: completed" in by_subject["Your job is done"].body
+    assert "3 processed, 0 failed of 3" in by_subject["Your job is done"].body
+    assert "RuntimeError: boom after 2 items" in by_subject["Your job failed"].body
+    assert len(mail.outbox) == 2  # once each; the owner-less job sent nothing
