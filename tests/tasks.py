@@ -157,3 +157,19 @@ def body_api(self: ProgressTask, threads: int = 0) -> dict[str, Any]:
 @shared_task(base=ProgressTask, bind=True, name="tests.bad_message")
 def bad_message(self: ProgressTask) -> None:
     self.progress(1, message=3)  # type: ignore[arg-type]
+
+
+@shared_task(base=ProgressTask, bind=True, name="tests.gated")
+def gated(self: ProgressTask, items: int, gate: str, fail: bool = False) -> int:
+    """Half the items, then wait until the file ``gate`` exists, then the rest (or raise)."""
+    from pathlib import Path
+
+    self.set_total(items)
+    self.progress(items // 2, "waiting at the gate")
+    deadline = time.monotonic() + 120
+    while not Path(gate).exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    if fail:
+        raise RuntimeError("failed after the gate")
+    self.progress(items - items // 2, "through the gate")
+    return items
