@@ -1,4 +1,11 @@
-"""The admin: find jobs by id, user and type; counters are read-only.
+"""The admin: find jobs, follow them live, cancel running ones, delete finished ones.
+
+Jobs are read-only here: a status changes only through
+:mod:`~celery_progress_tracker.lifecycle` (the two actions call it). The bars
+are drawn by the package's own ``progress_polling.js``, polling a JSON view of
+the admin (same shape as the API, any job the admin user may view), so staff
+follow every user's jobs without ``STAFF_SEES_ALL``. Jobs without an owner
+(beat schedules, scripts) are listed on their own, as "system jobs".
 
 The model's default manager applies ``PROGRESS_TRACKER_DATABASE_ALIAS``, so the
 admin reads and writes the jobs where the rest of the package does.
@@ -6,19 +13,53 @@ admin reads and writes the jobs where the rest of the package does.
 
 from __future__ import annotations
 
-from django.contrib import admin
+from typing import Any
+
+from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
-from django.http import HttpRequest
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.urls import URLPattern, path, reverse
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
-from celery_progress_tracker.models import SSEProgress
+from celery_progress_tracker import lifecycle
+from celery_progress_tracker.models import EndReason, SSEProgress, Status, SystemJob
+from celery_progress_tracker.params import BadParameter, is_valid_job_id, parse_list_params
+from celery_progress_tracker.responses import json_error, json_response, not_found
+from celery_progress_tracker.serializers import job_to_dict
+
+SCRIPT = "celery_progress_tracker/progress_polling.js"
+#: The admin's JSON view, polled by the bars of every job admin.
+API_URL_NAME = "celery_progress_tracker_sseprogress_progress_api"
 
 
-@admin.register(SSEProgress)
-class SSEProgressAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class OwnerFilter(admin.SimpleListFilter):
+    """Jobs of users, or system jobs (no owner)."""
+
+    title = _("owner")
+    parameter_name = "owner"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, Any]]:
+        return [("user", _("a user")), ("system", _("none (system job)"))]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        if self.value() == "user":
+            return queryset.filter(user__isnull=False)
+        if self.value() == "system":
+            return queryset.filter(user__isnull=True)
+        return queryset
+
+
+class JobAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    """What both job lists share: columns, filters, actions and the read-only page."""
+
     list_display = (
         "job_id",
         "task_type",
-        "status",
+        "progress",
         "end_reason",
         "user",
         "processed_items",
@@ -27,32 +68,234 @@ class SSEProgressAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         "created_at",
         "completed_at",
     )
-    list_filter = ("status", "end_reason", "task_type")
+    list_filter = ("status", "end_reason", "task_type", OwnerFilter)
     search_fields = ("job_id", "task_type")
     list_select_related = ("user",)
-    raw_id_fields = ("user",)
     date_hierarchy = "created_at"
+    actions = ("cancel_jobs", "delete_finished_jobs")
+    fields = (
+        "progress_bar",
+        "job_id",
+        "task_type",
+        "user",
+        "status",
+        "end_reason",
+        "error",
+        "current_message",
+        ("total_items", "processed_items", "failed_items"),
+        "metadata",
+        "related_jobs",
+        ("created_at", "started_at", "completed_at", "updated_at"),
+        ("retries", "has_heartbeat", "cancel_requested_at", "due_at"),
+    )
+    readonly_fields = ("progress_bar", "related_jobs")
+
+    class Media:
+        js = (SCRIPT,)
 
     def get_search_fields(self, request: HttpRequest) -> tuple[str, ...]:
         # The user's USERNAME_FIELD, so custom user models work too.
         username = get_user_model().USERNAME_FIELD
         return (*self.search_fields, f"user__{username}")
 
-    readonly_fields = (
-        "job_id",
-        "total_items",
-        "processed_items",
-        "failed_items",
-        "retries",
-        "has_heartbeat",
-        "run_token",
-        "root_id",
-        "parent_id",
-        "group_id",
-        "due_at",
-        "cancel_requested_at",
-        "created_at",
-        "updated_at",
-        "started_at",
-        "completed_at",
-    )
+    # -- read-only: statuses change through the lifecycle only ------------------------
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        # A running job is cancelled, not deleted.
+        allowed = super().has_delete_permission(request, obj)
+        return allowed and (obj is None or not obj.is_active)
+
+    def has_cancel_permission(self, request: HttpRequest) -> bool:
+        opts = self.opts
+        return request.user.has_perm(f"{opts.app_label}.change_{opts.model_name}")
+
+    def get_actions(self, request: HttpRequest) -> dict[str, Any]:
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)  # it would delete running jobs too
+        return actions
+
+    # -- columns -------------------------------------------------------------------------
+
+    def _api_base(self) -> str:
+        return reverse(f"{self.admin_site.name}:{API_URL_NAME}")
+
+    def _bar(self, job: SSEProgress, **options: str) -> str:
+        attributes = {"job-id": job.job_id, "api-base": self._api_base(), **options}
+        return format_html(
+            "<div class='progress-polling-container'{}></div>",
+            format_html_join(
+                "", " data-progress-{}='{}'", ((name, value) for name, value in attributes.items())
+            ),
+        )
+
+    @admin.display(description=_("progress"), ordering="status")
+    def progress(self, job: SSEProgress) -> str:
+        """Percentage and status; a live bar while the job runs."""
+        data = job_to_dict(job, timezone.now())
+        text = format_html(
+            "<span class='cpt-status' data-status='{}'>{}% {}</span>",
+            data["status"],
+            data["progress_percentage"],
+            Status(data["status"]).label,
+        )
+        if not job.is_active:
+            return text
+        return format_html(
+            "{}{}",
+            text,
+            self._bar(job, **{"show-details": "false", "show-stats": "false", "title": " "}),
+        )
+
+    @admin.display(description=_("progress"))
+    def progress_bar(self, job: SSEProgress) -> str:
+        return self._bar(job, **{"show-details": "true", "show-stats": "true"})
+
+    @admin.display(description=_("related jobs"))
+    def related_jobs(self, job: SSEProgress) -> str:
+        """Links to the jobs of the same canvas: its parent, its group, its workflow."""
+        changelist = reverse(
+            f"{self.admin_site.name}:celery_progress_tracker_sseprogress_changelist"
+        )
+        links = []
+        if job.parent_id:
+            parent = SSEProgress.objects.filter(job_id=job.parent_id).values_list("pk", flat=True)
+            if parent:
+                url = reverse(
+                    f"{self.admin_site.name}:celery_progress_tracker_sseprogress_change",
+                    args=[parent[0]],
+                )
+                links.append((url, _("parent job")))
+        if job.group_id:
+            links.append((f"{changelist}?group_id={job.group_id}", _("jobs of its group")))
+        if job.root_id and job.root_id != job.job_id:
+            links.append((f"{changelist}?root_id={job.root_id}", _("jobs of its workflow")))
+        elif job.root_id and SSEProgress.objects.filter(root_id=job.job_id).count() > 1:
+            links.append((f"{changelist}?root_id={job.root_id}", _("jobs it started")))
+        if not links:
+            return "-"
+        return format_html_join(" · ", "<a href='{}'>{}</a>", links)
+
+    # -- actions ---------------------------------------------------------------------------
+
+    @admin.action(description=_("Cancel the selected running jobs"), permissions=["cancel"])
+    def cancel_jobs(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
+        asked = 0
+        for job_id in queryset.filter(status__in=[Status.PENDING, Status.IN_PROGRESS]).values_list(
+            "job_id", flat=True
+        ):
+            if lifecycle.request_stop(job_id, EndReason.CANCELLED) is not None:
+                asked += 1
+        skipped = queryset.count() - asked
+        self.message_user(
+            request,
+            ngettext(
+                "Cancel requested for %(count)d job.",
+                "Cancel requested for %(count)d jobs.",
+                asked,
+            )
+            % {"count": asked}
+            + (
+                " "
+                + ngettext("%(count)d had already ended.", "%(count)d had already ended.", skipped)
+                % {"count": skipped}
+                if skipped
+                else ""
+            ),
+            messages.SUCCESS if asked else messages.WARNING,
+        )
+
+    @admin.action(description=_("Delete the selected finished jobs"), permissions=["delete"])
+    def delete_finished_jobs(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
+        jobs = list(queryset)
+        deleted = sum(1 for job in jobs if lifecycle.delete_finished(job))
+        kept = len(jobs) - deleted
+        self.message_user(
+            request,
+            ngettext("Deleted %(count)d finished job.", "Deleted %(count)d finished jobs.", deleted)
+            % {"count": deleted}
+            + (
+                " "
+                + ngettext(
+                    "%(count)d still running was kept.", "%(count)d still running were kept.", kept
+                )
+                % {"count": kept}
+                if kept
+                else ""
+            ),
+            messages.SUCCESS if deleted else messages.WARNING,
+        )
+
+
+@admin.register(SSEProgress)
+class SSEProgressAdmin(JobAdmin):
+    """Every job; the JSON view the bars of both lists poll."""
+
+    def get_urls(self) -> list[URLPattern]:
+        api = [
+            path(
+                "progress-api/",
+                self.admin_site.admin_view(self.api_list),
+                name=API_URL_NAME,
+            ),
+            path(
+                "progress-api/<str:job_id>/",
+                self.admin_site.admin_view(self.api_detail),
+                name=f"{API_URL_NAME}_detail",
+            ),
+        ]
+        return api + super().get_urls()
+
+    def _may_view(self, request: HttpRequest) -> bool:
+        system = self.admin_site._registry.get(SystemJob)
+        return self.has_view_permission(request) or bool(
+            system and system.has_view_permission(request)
+        )
+
+    def _viewable(self, request: HttpRequest) -> QuerySet[Any]:
+        jobs = SSEProgress.objects.all()
+        return jobs if self.has_view_permission(request) else jobs.filter(user__isnull=True)
+
+    def api_detail(self, request: HttpRequest, job_id: str) -> HttpResponse:
+        """One job, as the API reports it, for an admin user who may view it."""
+        if not self._may_view(request):
+            return json_error("permission_denied", "You may not view jobs.")
+        job = (
+            self._viewable(request).filter(job_id=job_id).first()
+            if is_valid_job_id(job_id)
+            else None
+        )
+        if job is None:
+            return not_found()
+        return json_response(job_to_dict(job))
+
+    def api_list(self, request: HttpRequest) -> HttpResponse:
+        """The jobs of ``?job_id=...`` (what a page of bars polls), as the API lists them."""
+        if not self._may_view(request):
+            return json_error("permission_denied", "You may not view jobs.")
+        try:
+            params = parse_list_params(request.GET)
+        except BadParameter as exc:
+            return json_error(exc.code, exc.message)
+        now = timezone.now()
+        jobs = self._viewable(request).filter(job_id__in=params.job_ids or ())
+        results = [job_to_dict(job, now) for job in jobs]
+        return json_response(
+            {"count": len(results), "next": None, "previous": None, "results": results}
+        )
+
+
+@admin.register(SystemJob)
+class SystemJobAdmin(JobAdmin):
+    """Jobs without an owner: beat schedules, scripts, other systems."""
+
+    def get_list_display(self, request: HttpRequest) -> Any:
+        return [name for name in super().get_list_display(request) if name != "user"]
+
+    def get_list_filter(self, request: HttpRequest) -> Any:
+        return [name for name in super().get_list_filter(request) if name is not OwnerFilter]

@@ -358,3 +358,21 @@ class SSEProgress(models.Model):
         from celery_progress_tracker import lifecycle
 
         lifecycle.set_total(self, total)
+
+
+class SystemJobManager(SSEProgressManager):
+    """Only the jobs without an owner (beat schedules, scripts, other systems)."""
+
+    def get_queryset(self) -> SSEProgressQuerySet:
+        return super().get_queryset().filter(user__isnull=True)
+
+
+class SystemJob(SSEProgress):
+    """A job without an owner, listed on its own in the admin."""
+
+    objects: ClassVar[SystemJobManager] = SystemJobManager()
+
+    class Meta:
+        proxy = True
+        verbose_name = _("system job")
+        verbose_name_plural = _("system jobs")

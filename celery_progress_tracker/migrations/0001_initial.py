@@ -207,4 +207,16 @@ class Migration(migrations.Migration):
                 ],
             },
         ),
+        migrations.CreateModel(
+            name="SystemJob",
+            fields=[],
+            options={
+                "verbose_name": "system job",
+                "verbose_name_plural": "system jobs",
+                "proxy": True,
+                "indexes": [],
+                "constraints": [],
+            },
+            bases=("celery_progress_tracker.sseprogress",),
+        ),
     ]
