@@ -125,18 +125,18 @@ class JobAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     def _api_base(self) -> str:
         return reverse(f"{self.admin_site.name}:{API_URL_NAME}")
 
-    def _bar(self, job: SSEProgress, **options: str) -> str:
+    def _bar(self, job: SSEProgress, fallback: str = "", **options: str) -> str:
+        """An element the script draws the job's bar in (``fallback`` until it does)."""
         attributes = {"job-id": job.job_id, "api-base": self._api_base(), **options}
         return format_html(
-            "<div class='progress-polling-container'{}></div>",
-            format_html_join(
-                "", " data-progress-{}='{}'", ((name, value) for name, value in attributes.items())
-            ),
+            "<div class='progress-polling-container'{}>{}</div>",
+            format_html_join("", " data-progress-{}='{}'", attributes.items()),
+            fallback,
         )
 
     @admin.display(description=_("progress"), ordering="status")
     def progress(self, job: SSEProgress) -> str:
-        """Percentage and status; a live bar while the job runs."""
+        """Percentage and status; a live bar while the job is active."""
         data = job_to_dict(job, timezone.now())
         text = format_html(
             "<span class='cpt-status' data-status='{}'>{}% {}</span>",
@@ -146,11 +146,7 @@ class JobAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         )
         if not job.is_active:
             return text
-        return format_html(
-            "{}{}",
-            text,
-            self._bar(job, **{"show-details": "false", "show-stats": "false", "title": " "}),
-        )
+        return self._bar(job, text, **{"show-details": "false", "show-stats": "false"})
 
     @admin.display(description=_("progress"))
     def progress_bar(self, job: SSEProgress) -> str:
