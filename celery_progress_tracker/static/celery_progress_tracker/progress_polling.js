@@ -82,6 +82,7 @@
     maxBackoff: 10000,
     requestTimeout: 15000,
     maxUrlLength: 2000,
+    notifyWhenHidden: false,
     onStart: null,
     onProgress: null,
     onComplete: null,
@@ -221,6 +222,21 @@
     );
   }
 
+  // notifyWhenHidden: the permission is asked once, at the next click or key press.
+  var asking;
+  function askToNotify() {
+    var N = root.Notification;
+    if (!asking && N && N.permission === "default") {
+      asking = function () {
+        doc.removeEventListener("click", asking);
+        doc.removeEventListener("keydown", asking);
+        if (N.permission === "default") N.requestPermission();
+      };
+      doc.addEventListener("click", asking);
+      doc.addEventListener("keydown", asking);
+    }
+  }
+
   // -- the poller: one request per interval per API base ---------------------
 
   var schedulers = {};
@@ -269,7 +285,7 @@
 
     schedule(delay) {
       this.cancelTimer();
-      if (!this.bars.length || doc.hidden) {
+      if (!this.bars.length || this.paused()) {
         return; // resumed by the visibilitychange listener
       }
       var self = this;
@@ -277,6 +293,11 @@
         self.timer = null;
         self.tick();
       }, delay);
+    }
+
+    // Hidden tabs do not poll, unless a bar is to tell when its job ends.
+    paused() {
+      return doc.hidden && !across(this.bars, "notifyWhenHidden", Math.max);
     }
 
     wake() {
@@ -295,7 +316,7 @@
     }
 
     async tick() {
-      if (this.inFlight || !this.bars.length || doc.hidden) {
+      if (this.inFlight || !this.bars.length || this.paused()) {
         return;
       }
       var bars = this.bars.slice();
@@ -784,6 +805,9 @@
       this.startedAt = Date.now();
       this.completeFired = false;
       this.scheduler = schedulerFor(opts.apiBase);
+      if (opts.notifyWhenHidden) {
+        askToNotify();
+      }
       this.draw();
       this.start();
     }
@@ -939,6 +963,13 @@
 
     finish(data) {
       this.end();
+      var N = root.Notification;
+      if (this.options.notifyWhenHidden && doc.hidden && N && N.permission === "granted") {
+        var view = this.view();
+        try {
+          new N(view.title, { body: view.label, tag: this.jobId });
+        } catch (error) {} // Android: only through a service worker
+      }
       if (data.status === "completed") {
         if (!this.completeFired) {
           this.completeFired = true;
