@@ -123,6 +123,26 @@ def command_env() -> dict[str, str]:
     }
 
 
+def save_terminal_picture(ansi: str) -> None:
+    """The terminal as an SVG for the docs (``docs/images/watch-terminal.svg``).
+
+    Written when missing or with ``CPT_UPDATE_SCREENSHOTS=1``, else into the run's
+    temporary folder (a test run leaves the checkout clean).
+    """
+    from rich.console import Console
+    from rich.text import Text
+
+    target = ROOT / "docs" / "images" / "watch-terminal.svg"
+    if target.exists() and not os.environ.get("CPT_UPDATE_SCREENSHOTS"):
+        target = Path(os.environ["CPT_TMP"]) / target.name
+    console = Console(record=True, width=120, file=io.StringIO(), force_terminal=True)
+    # The bars only: not the command line typed (it names this machine's paths).
+    lines = [line for line in ansi.splitlines() if "tests.gated" in line]
+    console.print(Text.from_ansi("\n".join(lines)))
+    console.save_svg(str(target), title="python manage.py progress_watch")
+    assert target.stat().st_size > 0
+
+
 @pytest.fixture
 def gate(tmp_path: Path) -> Iterator[Path]:
     """A file the ``tests.gated`` task waits for; opened at the end whatever happened."""
@@ -187,6 +207,7 @@ def test_live_bars_in_a_terminal_until_the_jobs_end(worker: Any, tmux: Tmux, gat
     gate.touch()
     screen = str(wait_for(lambda: re.search(r"EXIT=\d", s := tmux.screen()) and s, 60))
     assert "EXIT=1" in screen  # the second job failed
+    save_terminal_picture(tmux("capture-pane", "-p", "-e", "-t", "watch"))
     assert "completed" in screen and "10/10" in screen
     assert "failed" in screen and "failed after the gate" in screen.replace("\n", " ")
 
