@@ -186,3 +186,29 @@ def test_login_and_404_pages_are_styled_and_fit_a_phone(demo: Any) -> None:  # n
         assert page.inner_text("#not-found h1") == "Page not found"
         assert page.evaluate("document.documentElement.scrollWidth <= innerWidth")
         browser.close()
+
+
+def test_staff_cancel_a_running_job_from_the_admin_and_bars_notify_when_hidden(
+    page: Any,
+) -> None:
+    page.click("#scenario-long button.start")
+    status_of(page, "long", "in_progress")
+    job_id = page.get_attribute("#scenario-long", "data-job-id")
+    # The demo's bars ask for a notification when their job ends in a hidden tab.
+    assert page.evaluate(
+        "document.querySelector('#bar-long').progressPolling.options.notifyWhenHidden"
+    )
+
+    page.click("text=Jobs in the admin")
+    row = f"#result_list tr:has(a:text-is('{job_id}'))"
+    page.wait_for_selector(f"{row} .progress-polling[data-status='in_progress']")
+    page.check(f"{row} input.action-select")
+    page.select_option("select[name='action']", "cancel_jobs")
+    page.click("button[name='index']")
+    assert "Cancel requested for 1 job." in page.inner_text(".messagelist")
+    # The worker stops the job at its next step; the admin's bar follows.
+    page.wait_for_selector(f"{row} .progress-polling[data-status='cancelled']")
+    page.go_back()
+    page.go_back()
+    page.wait_for_selector("#scenario-long button.start:visible:enabled")
+    assert page.errors == []

@@ -52,6 +52,8 @@
       title: card.dataset.title,
       icon: card.dataset.icon,
       pollInterval: 500,
+      // A notification when the job ends while this tab is hidden.
+      notifyWhenHidden: true,
       onComplete: (job) => {
         if (job.metadata && job.metadata.file) {
           download.href = card.dataset.downloadUrl.replace("JOB_ID", job.job_id);
@@ -66,6 +68,10 @@
   cards.forEach((card) => {
     const { start, cancel, bar } = parts(card);
     start.addEventListener("click", async () => {
+      // The click is the user's gesture: the moment to ask for notifications.
+      if (window.Notification && Notification.permission === "default") {
+        Notification.requestPermission();
+      }
       start.classList.add("loading");
       start.disabled = true;
       try {
