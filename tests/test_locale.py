@@ -32,3 +32,13 @@ def test_statuses_and_field_names_in_french() -> None:
         )
     with translation.override("en"):
         assert str(Status.IN_PROGRESS.label) == "in progress"
+
+
+def test_admin_words_in_french() -> None:
+    from celery_progress_tracker.models import SystemJob
+
+    with translation.override("fr"):
+        assert str(SystemJob._meta.verbose_name_plural) == "jobs système"
+        assert translation.ngettext(
+            "Cancel requested for %(count)d job.", "Cancel requested for %(count)d jobs.", 2
+        ) == ("Annulation demandée pour %(count)d jobs.")

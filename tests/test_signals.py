@@ -18,8 +18,9 @@ from django.utils import timezone
 from celery_progress_tracker import lifecycle
 from celery_progress_tracker.models import SSEProgress
 from celery_progress_tracker.signals import job_finished
+from celery_progress_tracker.testing import assert_job
 from tests import tasks
-from tests.conftest import wait_for, wait_idle, wait_status
+from tests.conftest import wait_for, wait_idle
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -142,8 +143,10 @@ def test_recipe_emails_the_owner_from_a_real_worker(worker: Any) -> None:
         done = tasks.count.apply_async((3,), progress_owner=owner.pk)
         failed = tasks.fail_after.apply_async((2,), progress_owner=owner.pk)
         nobody = tasks.count.apply_async((1,), progress_owner=None)
-        for result in (done, failed, nobody):
-            wait_status(result.id, "completed", "failed")
+        # The package's own pytest helper: waits for each row's final status.
+        assert_job(done.id, status="completed", processed=3, total=3)
+        assert_job(failed.id, status="failed", processed=2, total=4)
+        assert_job(nobody.id, status="completed", processed=1)
         wait_for(lambda: len(mail.outbox) >= 2)
         wait_idle()
     finally:
