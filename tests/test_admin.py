@@ -76,6 +76,9 @@ def test_change_page_is_read_only_with_a_bar_and_related_jobs(admin_client: Clie
     assert f"href='{JOBS}?root_id=root-1'" in page
     page = admin_client.get(f"{JOBS}?root_id=root-1").content.decode()
     assert "child-1" in page and "root-1" in page
+    # The root of a workflow links to the jobs it started.
+    page = admin_client.get(f"{JOBS}{parent.pk}/change/").content.decode()
+    assert f"href='{JOBS}?root_id=root-1'>jobs it started" in page
     assert admin_client.get("/admin/celery_progress_tracker/sseprogress/add/").status_code == 403
     # The POST of a change form changes nothing.
     admin_client.post(f"{JOBS}{child.pk}/change/", {"status": "completed"})
@@ -128,4 +131,7 @@ def test_the_bars_json_view(admin_client: Client, django_user_model: Any) -> Non
     client = Client()
     client.force_login(staff)
     assert client.get(f"{JOBS}progress-api/bob-1/").json()["error"] == "permission_denied"
+    assert client.get(f"{JOBS}progress-api/", {"job_id": "bob-1"}).status_code == 403
+    bad = admin_client.get(f"{JOBS}progress-api/", {"job_id": "bob-1", "page": "0"})
+    assert bad.status_code == 400 and "error" in bad.json()
     assert Client().get(f"{JOBS}progress-api/bob-1/").status_code == 302

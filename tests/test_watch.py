@@ -22,6 +22,7 @@ from django.db import connection
 from django.test import override_settings
 
 from celery_progress_tracker.models import SSEProgress
+from celery_progress_tracker.watch import JobWatch, PlainLines, run
 from tests import tasks
 from tests.conftest import ROOT, wait_for, wait_status
 
@@ -105,6 +106,40 @@ def test_active_follows_the_users_own_running_jobs_by_type(django_user_model: An
     job.mark_as_started()
     job.mark_as_cancelled()  # ended already: not active
     assert watch("--active", "--user", "alice", "--task-type", "import") == (0, "No active jobs.\n")
+
+
+@pytest.mark.core
+@pytest.mark.django_db
+def test_a_job_deleted_while_watched_ends_the_watch_as_a_failure() -> None:
+    SSEProgress.objects.create(job_id="gone-1", task_type="report")
+    job_watch = JobWatch(["gone-1"])
+    assert [state["status"] for state in job_watch.poll()] == ["pending"]
+    assert not job_watch.finished()
+    SSEProgress.objects.filter(job_id="gone-1").delete()
+    assert [state["status"] for state in job_watch.poll()] == ["deleted"]
+    assert job_watch.finished() and job_watch.exit_status() == 1
+
+
+@pytest.mark.core
+@pytest.mark.django_db
+def test_ctrl_c_draws_the_last_state_and_exits_130(monkeypatch: pytest.MonkeyPatch) -> None:
+    SSEProgress.objects.create(job_id="slow-1", task_type="report", total_items=10)
+    out = io.StringIO()
+
+    def interrupt(seconds: float) -> None:
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        run(JobWatch(["slow-1"]), PlainLines(out), 1.0, sleep=interrupt)
+    assert out.getvalue() == "slow-1 report pending 0% 0/10 rate - eta -\n"
+
+    def interrupted_run(*args: Any, **kwargs: Any) -> int:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("celery_progress_tracker.watch.run", interrupted_run)
+    assert watch("slow-1")[0] == 130
+    with pytest.raises(CommandError, match="--interval must be positive"):
+        call_command("progress_watch", "slow-1", "--interval", "0")
 
 
 # -- a real terminal, a real worker ------------------------------------------------------

@@ -28,6 +28,12 @@ def test_on_a_real_worker(progress_worker, django_user_model, progress_client):
     bob = django_user_model.objects.create_user("bob")
     assert progress_client(bob).job(result.id) is None
     assert progress_client().get("sse_progress_detail", result.id).status_code == 401
+    # Ann's page: nothing running any more; she deletes the finished job.
+    assert progress_client(ann).active() == []
+    assert progress_client(bob).delete(result.id).status_code == 404
+    assert progress_client(ann).delete(result.id).status_code == 200
+    assert progress_client(ann).job(result.id) is None
+    assert progress_client(ann).cancel(result.id).status_code == 404
 
 
 def test_a_mismatch_says_what_differs(progress_eager):
