@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection
+from django.db.models import F
 from django.test import override_settings
 
 from celery_progress_tracker.models import SSEProgress
@@ -42,6 +43,8 @@ def finished_job(job_id: str, end: str, user: Any = None, **fields: Any) -> SSEP
     job.mark_as_started()
     job.update_progress(processed=3, failed=1, message="last item")
     getattr(job, end)()
+    # Ended as soon as started: no rate to show, however slow the machine.
+    SSEProgress.objects.filter(pk=job.pk).update(started_at=F("completed_at"))
     return job
 
 
@@ -106,6 +109,39 @@ def test_active_follows_the_users_own_running_jobs_by_type(django_user_model: An
     job.mark_as_started()
     job.mark_as_cancelled()  # ended already: not active
     assert watch("--active", "--user", "alice", "--task-type", "import") == (0, "No active jobs.\n")
+
+
+@pytest.mark.core
+@pytest.mark.django_db
+def test_active_follows_jobs_that_start_meanwhile_until_all_end() -> None:
+    first = SSEProgress.objects.create(job_id="beat-1", task_type="nightly", total_items=2)
+    first.mark_as_started()
+    SSEProgress.objects.create(job_id="other-type", task_type="mail").mark_as_started()
+    steps = iter(["second starts", "first ends", "second fails"])
+    second = SSEProgress(job_id="beat-2", task_type="nightly")
+
+    def meanwhile(seconds: float) -> None:
+        step = next(steps)
+        if step == "second starts":
+            second.save()
+            second.mark_as_started()
+        elif step == "first ends":
+            first.update_progress(processed=2)
+            first.mark_as_completed()
+        else:
+            second.mark_as_failed("disk full")
+
+    out = io.StringIO()
+    status = run(JobWatch(active=True, task_type="nightly"), PlainLines(out), 1.0, sleep=meanwhile)
+    assert status == 1
+    # (Rates and times left depend on the machine's speed: not compared.)
+    lines = [re.sub(r" rate \S+ eta \S+", "", line) for line in out.getvalue().splitlines()]
+    assert lines == [
+        "beat-1 nightly in_progress 0% 0/2",
+        "beat-2 nightly in_progress 0% 0/?",
+        "beat-1 nightly completed 100% 2/2",
+        "beat-2 nightly failed 0% 0/? | disk full",
+    ]
 
 
 @pytest.mark.core
