@@ -116,6 +116,10 @@ CELERY_WORKER_LOST_WAIT = 2.0
 CELERY_TASK_SEND_SENT_EVENT = False
 CELERY_RESULT_EXPIRES = 3600
 
+# E-mail (the job_finished recipe): Django 6.1 warns when no mailer is configured;
+# the test environment turns each one into the locmem backend (mail.outbox).
+MAILERS = {"default": {"BACKEND": "django.core.mail.backends.locmem.EmailBackend"}}
+
 # Worker processes started by a test get faster heartbeats through these.
 for _name in ("FLUSH_INTERVAL", "HEARTBEAT_INTERVAL", "STALE_AFTER"):
     if os.environ.get(f"CPT_{_name}"):
