@@ -1,14 +1,7 @@
-"""The shop's test configuration: the package's plugin, on the shop's Celery app."""
+"""The shop's test configuration: the package's plugin, nothing else.
 
-from typing import Any
-
-import pytest
+Its fixtures use the current Celery app, the shop's (``shop/__init__.py`` loads it);
+a project whose app is elsewhere overrides the ``progress_celery_app`` fixture.
+"""
 
 pytest_plugins = ["celery_progress_tracker.testing"]
-
-
-@pytest.fixture(scope="session")
-def progress_celery_app() -> Any:
-    from shop.celery import app
-
-    return app
