@@ -22,11 +22,18 @@ from django.http import HttpRequest, HttpResponse
 from django.urls import URLPattern, path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
+from django.utils.http import urlencode
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from celery_progress_tracker import lifecycle
-from celery_progress_tracker.models import EndReason, SSEProgress, Status, SystemJob
+from celery_progress_tracker.models import (
+    ACTIVE_STATUSES,
+    EndReason,
+    SSEProgress,
+    Status,
+    SystemJob,
+)
 from celery_progress_tracker.params import BadParameter, is_valid_job_id, parse_list_params
 from celery_progress_tracker.responses import json_error, json_response, not_found
 from celery_progress_tracker.serializers import job_to_dict
@@ -172,63 +179,63 @@ class JobAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
                 )
                 links.append((url, _("parent job")))
         if job.group_id:
-            links.append((f"{changelist}?group_id={job.group_id}", _("jobs of its group")))
+            links.append(
+                (f"{changelist}?{urlencode({'group_id': job.group_id})}", _("jobs of its group"))
+            )
+        workflow = f"{changelist}?{urlencode({'root_id': job.root_id})}"
         if job.root_id and job.root_id != job.job_id:
-            links.append((f"{changelist}?root_id={job.root_id}", _("jobs of its workflow")))
+            links.append((workflow, _("jobs of its workflow")))
         elif job.root_id and SSEProgress.objects.filter(root_id=job.job_id).count() > 1:
-            links.append((f"{changelist}?root_id={job.root_id}", _("jobs it started")))
+            links.append((workflow, _("jobs it started")))
         if not links:
             return "-"
         return format_html_join(" · ", "<a href='{}'>{}</a>", links)
 
     # -- actions ---------------------------------------------------------------------------
 
+    def _report(self, request: HttpRequest, done: str, left: str | None) -> None:
+        self.message_user(
+            request, f"{done} {left}" if left else done, messages.SUCCESS if done else messages.INFO
+        )
+
     @admin.action(description=_("Cancel the selected running jobs"), permissions=["cancel"])
     def cancel_jobs(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
-        asked = 0
-        for job_id in queryset.filter(status__in=[Status.PENDING, Status.IN_PROGRESS]).values_list(
-            "job_id", flat=True
-        ):
-            if lifecycle.request_stop(job_id, EndReason.CANCELLED) is not None:
-                asked += 1
-        skipped = queryset.count() - asked
-        self.message_user(
+        """Ask each active job to stop (a pending one ends at once), as the API's cancel does."""
+        active = queryset.filter(status__in=ACTIVE_STATUSES).values_list("job_id", flat=True)
+        asked = sum(
+            1
+            for job_id in active
+            if lifecycle.request_stop(job_id, EndReason.CANCELLED) is not None
+        )
+        ended = queryset.count() - asked
+        self._report(
             request,
             ngettext(
-                "Cancel requested for %(count)d job.",
-                "Cancel requested for %(count)d jobs.",
-                asked,
+                "Cancel requested for %(count)d job.", "Cancel requested for %(count)d jobs.", asked
             )
-            % {"count": asked}
-            + (
-                " "
-                + ngettext("%(count)d had already ended.", "%(count)d had already ended.", skipped)
-                % {"count": skipped}
-                if skipped
-                else ""
-            ),
-            messages.SUCCESS if asked else messages.WARNING,
+            % {"count": asked},
+            ngettext("%(count)d had already ended.", "%(count)d had already ended.", ended)
+            % {"count": ended}
+            if ended
+            else None,
         )
 
     @admin.action(description=_("Delete the selected finished jobs"), permissions=["delete"])
     def delete_finished_jobs(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
+        """Delete the finished jobs (and lost ones), as the API's delete does; keep the rest."""
         jobs = list(queryset)
         deleted = sum(1 for job in jobs if lifecycle.delete_finished(job))
         kept = len(jobs) - deleted
-        self.message_user(
+        self._report(
             request,
             ngettext("Deleted %(count)d finished job.", "Deleted %(count)d finished jobs.", deleted)
-            % {"count": deleted}
-            + (
-                " "
-                + ngettext(
-                    "%(count)d still running was kept.", "%(count)d still running were kept.", kept
-                )
-                % {"count": kept}
-                if kept
-                else ""
-            ),
-            messages.SUCCESS if deleted else messages.WARNING,
+            % {"count": deleted},
+            ngettext(
+                "%(count)d still running was kept.", "%(count)d still running were kept.", kept
+            )
+            % {"count": kept}
+            if kept
+            else None,
         )
 
 
