@@ -193,10 +193,10 @@ class JobAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
     # -- actions ---------------------------------------------------------------------------
 
-    def _report(self, request: HttpRequest, done: str, left: str | None) -> None:
-        self.message_user(
-            request, f"{done} {left}" if left else done, messages.SUCCESS if done else messages.INFO
-        )
+    def _report(self, request: HttpRequest, count: int, done: str, left: str | None) -> None:
+        """``done`` (what the action did to ``count`` jobs), then ``left`` (what it left)."""
+        level = messages.SUCCESS if count else messages.WARNING
+        self.message_user(request, f"{done} {left}" if left else done, level)
 
     @admin.action(description=_("Cancel the selected running jobs"), permissions=["cancel"])
     def cancel_jobs(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
@@ -210,6 +210,7 @@ class JobAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         ended = queryset.count() - asked
         self._report(
             request,
+            asked,
             ngettext(
                 "Cancel requested for %(count)d job.", "Cancel requested for %(count)d jobs.", asked
             )
@@ -228,6 +229,7 @@ class JobAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         kept = len(jobs) - deleted
         self._report(
             request,
+            deleted,
             ngettext("Deleted %(count)d finished job.", "Deleted %(count)d finished jobs.", deleted)
             % {"count": deleted},
             ngettext(

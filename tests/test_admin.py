@@ -115,6 +115,12 @@ def test_delete_action_keeps_running_jobs(admin_client: Client) -> None:
     )
     assert "Deleted 1 finished job. 1 still running was kept." in response.content.decode()
     assert list(SSEProgress.objects.values_list("job_id", flat=True)) == ["r-1"]
+    # Nothing finished among the selection: a warning, and the job stays.
+    response = admin_client.post(
+        JOBS, {"action": "delete_finished_jobs", "_selected_action": [running.pk]}, follow=True
+    )
+    page = response.content.decode()
+    assert 'class="warning"' in page and "Deleted 0 finished jobs." in page
     assert admin_client.get(f"{JOBS}{running.pk}/delete/").status_code == 403
 
 
