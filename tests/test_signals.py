@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from django.contrib.auth import get_user_model
 from django.core import mail
-from django.db import OperationalError
+from django.db import OperationalError, transaction
 from django.utils import timezone
 
 from celery_progress_tracker import lifecycle
@@ -157,3 +157,20 @@ def test_recipe_emails_the_owner_from_a_real_worker(worker: Any) -> None:
     assert "3 processed, 0 failed of 3" in by_subject["Your job is done"].body
     assert "RuntimeError: boom after 2 items" in by_subject["Your job failed"].body
     assert len(mail.outbox) == 2  # once each; the owner-less job sent nothing
+
+
+@pytest.mark.core
+@pytest.mark.django_db(transaction=True)
+def test_an_eager_run_inside_a_transaction_announces_at_its_commit(
+    announced: list[tuple[str, str, int]],
+) -> None:
+    with transaction.atomic():
+        result = tasks.count.apply((2,))
+        assert SSEProgress.objects.get(job_id=result.id).status == "completed"
+        assert announced == []  # not before the caller's commit
+    assert announced == [(result.id, "completed", 2)]
+    with transaction.atomic():
+        rolled_back = tasks.count.apply((1,))
+        transaction.set_rollback(True)
+    assert [job_id for job_id, *_ in announced] == [result.id]
+    assert rolled_back.id != result.id
