@@ -262,12 +262,24 @@ class ProgressTask(DjangoTask):  # type: ignore[type-arg]
         if not isinstance(state, JobState) or state.task is not self:
             return super().__call__(*args, **kwargs)  # called directly
         try:
-            return super().__call__(*args, **kwargs)
+            return self._run_in_trace(args, kwargs)
         except TaskCancelled:
             self._stop_as_revoked(state, "cancelled")
         except BaseException as exc:
             state.exception = exc
             raise
+
+    def _run_in_trace(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        # Under Celery's tracer the request is already on the stack. A worker
+        # installs a guard so that ``Task.__call__`` does not push a second,
+        # "called directly" request over it; a worker started without that
+        # guard (``celery.contrib.testing`` on Celery 5.4) does not, and
+        # ``self.retry()`` would then raise the exception instead of retrying.
+        stack = self.request_stack
+        request = stack.top
+        if request is not None and len(stack) == 1 and not request.called_directly:
+            return self.run(*args, **kwargs)
+        return super().__call__(*args, **kwargs)
 
     def before_start(self, task_id: str, args: Any, kwargs: Any) -> None:
         state = current_state()
