@@ -8,7 +8,7 @@ from django.conf import settings as django_settings
 from django.core import checks
 from django.utils.module_loading import import_string
 
-from celery_progress_tracker.conf import DEFAULTS, PREFIX
+from celery_progress_tracker.conf import DEFAULTS, PREFIX, THEMES
 
 #: Celery's default ``worker_lost_wait``: a lost child is reported this late.
 WORKER_LOST_WAIT = 10.0
@@ -92,6 +92,14 @@ def check_settings(**kwargs: Any) -> list[checks.CheckMessage]:
                 f"{PREFIX}PENDING_TIMEOUT must be a positive number of seconds or None,"
                 f" not {pending!r}.",
                 id="celery_progress_tracker.E009",
+            )
+        )
+    theme = _value("THEME")
+    if theme != "auto" and theme not in THEMES:
+        errors.append(
+            checks.Error(
+                f"{PREFIX}THEME must be one of auto, {', '.join(THEMES)}, not {theme!r}.",
+                id="celery_progress_tracker.E020",
             )
         )
     if not errors:
