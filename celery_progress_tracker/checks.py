@@ -94,6 +94,14 @@ def check_settings(**kwargs: Any) -> list[checks.CheckMessage]:
                 id="celery_progress_tracker.E009",
             )
         )
+    verbatim = _value("VERBATIM_ERRORS")
+    if not isinstance(verbatim, bool):
+        errors.append(
+            checks.Error(
+                f"{PREFIX}VERBATIM_ERRORS must be True or False, not {verbatim!r}.",
+                id="celery_progress_tracker.E020",
+            )
+        )
     if not errors:
         errors += _check_timing()
     return errors

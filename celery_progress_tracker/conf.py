@@ -56,6 +56,10 @@ DEFAULTS: dict[str, Any] = {
     # (Fomantic-UI / Semantic UI), or "auto" (the script picks the framework the
     # page loads; fragments drawn on the server use "default").
     "THEME": "auto",
+    # Show a failed job's exception text ("ValueError: ...") through the API and
+    # in retry messages, as the row stores it. Off by default: users read the
+    # message of a ``JobError`` or a generic sentence with a reference.
+    "VERBATIM_ERRORS": False,
 }
 
 #: The themes the bar is drawn with (``templates/celery_progress_tracker/themes/``).
@@ -137,6 +141,10 @@ class Settings:
                 f"{PREFIX}THEME: {value!r} is not one of auto, {', '.join(THEMES)}"
             )
         return value
+
+    @property
+    def VERBATIM_ERRORS(self) -> bool:
+        return bool(self._get("VERBATIM_ERRORS"))
 
 
 settings = Settings()

@@ -13,8 +13,10 @@ from typing import Any
 
 from celery import current_app, signals
 from celery import states as celery_states
+from django.utils.translation import gettext
 
 from celery_progress_tracker import lifecycle, tracker
+from celery_progress_tracker.errors import retry_reason
 from celery_progress_tracker.exceptions import TaskCancelled
 from celery_progress_tracker.flusher import flusher
 from celery_progress_tracker.ownership import HEADER, UNSET, current_owner
@@ -178,19 +180,32 @@ def on_task_retry(
 
 
 def retry_message(task: Any, attempt: int, reason: Any) -> str:
-    """``"Retry 2 of 3 at 12:00:05 UTC: ValueError: flaky"`` for the row's message."""
+    """``"Retry 2 of 3 at 12:00:05 UTC"`` for the row's message, translated.
+
+    The exception retried for is named only when its user may read it (a
+    ``JobError``'s message), or with ``PROGRESS_TRACKER_VERBATIM_ERRORS``
+    (``"ValueError: flaky"``); never as a Python repr.
+    """
     max_retries = getattr(task, "override_max_retries", None)
     if max_retries is None:
         max_retries = task.max_retries
-    of = f" of {max_retries}" if max_retries is not None else ""
     when = getattr(reason, "when", None)
-    at = f" at {lifecycle.due_time(when).strftime('%H:%M:%S')} UTC" if when is not None else ""
-    exc = getattr(reason, "exc", None)
-    if isinstance(exc, BaseException):
-        why = lifecycle.format_exception(exc)
+    values = {
+        "attempt": attempt,
+        "max": max_retries,
+        "time": lifecycle.due_time(when).strftime("%H:%M:%S") if when is not None else "",
+    }
+    if max_retries is not None and when is not None:
+        text = gettext("Retry %(attempt)d of %(max)d at %(time)s UTC") % values
+    elif max_retries is not None:
+        text = gettext("Retry %(attempt)d of %(max)d") % values
+    elif when is not None:
+        text = gettext("Retry %(attempt)d at %(time)s UTC") % values
     else:
-        why = str(getattr(reason, "message", None) or "retrying")
-    return f"Retry {attempt}{of}{at}: {why}"
+        text = gettext("Retry %(attempt)d") % values
+    exc = getattr(reason, "exc", None)
+    why = retry_reason(exc if isinstance(exc, BaseException) else None)
+    return f"{text}: {why}" if why else text
 
 
 def on_task_revoked(

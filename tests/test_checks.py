@@ -35,6 +35,7 @@ def ids() -> list[str]:
         ("RETENTION_DAYS", 0, "celery_progress_tracker.E008"),
         ("PENDING_TIMEOUT", -5, "celery_progress_tracker.E009"),
         ("PENDING_TIMEOUT", "1d", "celery_progress_tracker.E009"),
+        ("VERBATIM_ERRORS", "yes", "celery_progress_tracker.E020"),
         ("STALE_AFTER", 20, "celery_progress_tracker.W001"),
         ("FLUSH_INTERVAL", 30, "celery_progress_tracker.W002"),
     ],
