@@ -19,20 +19,11 @@ from celery_progress_tracker import lifecycle, tracker
 from celery_progress_tracker.errors import retry_reason
 from celery_progress_tracker.exceptions import TaskCancelled
 from celery_progress_tracker.flusher import flusher
-from celery_progress_tracker.ownership import HEADER, UNSET, current_owner
+from celery_progress_tracker.ownership import HEADER, UNSET, current_owner, job_options
 from celery_progress_tracker.task import CANCELLED, REPLACED, ProgressTask, new_run_token
 from celery_progress_tracker.validation import clean_task_type
 
 logger = logging.getLogger(__name__)
-
-
-def _job_options(request: Any) -> dict[str, Any]:
-    """The job's options from a worker request's header (``{}`` when it has none)."""
-    options = getattr(request, HEADER, None)
-    if not isinstance(options, dict):
-        headers = getattr(request, "headers", None) or {}
-        options = headers.get(HEADER) if isinstance(headers, dict) else None
-    return options if isinstance(options, dict) else {}
 
 
 def _task_type(task: ProgressTask, options: dict[str, Any]) -> str:
@@ -45,7 +36,7 @@ def _own_state(job_id: str | None) -> tracker.JobState | None:
 
 
 def _token(request: Any) -> str:
-    return str(_job_options(request).get("token") or "")
+    return str(job_options(request).get("token") or "")
 
 
 # -- publish -------------------------------------------------------------------
@@ -58,6 +49,7 @@ def on_before_task_publish(
         return
     task = current_app.tasks.get(sender)
     if not isinstance(task, ProgressTask):
+        _hand_on_owner(headers)
         return
     options = dict(headers.get(HEADER) or {})
     if "owner" not in options:
@@ -86,6 +78,24 @@ def on_before_task_publish(
         logger.exception("could not create the progress row of job %s", job_id)
 
 
+def _hand_on_owner(headers: dict[str, Any]) -> None:
+    """Carry the owner on any other task's message (``send_task``, canvases, plain tasks).
+
+    Such a task makes no row, but the jobs it starts in turn belong to its owner.
+    """
+    options = headers.get(HEADER)
+    if isinstance(options, dict) and "owner" in options:
+        return
+    try:
+        owner = current_owner()
+    except Exception:
+        # Never stop the publish of a task that has no row for want of an owner.
+        logger.warning("could not resolve the owner of task %s", headers.get("id"), exc_info=True)
+        return
+    if owner is not UNSET:
+        headers[HEADER] = {**(options if isinstance(options, dict) else {}), "owner": owner}
+
+
 # -- start ---------------------------------------------------------------------
 
 
@@ -93,7 +103,7 @@ def on_task_prerun(task_id: str | None = None, task: Any = None, **kwargs: Any) 
     if not isinstance(task, ProgressTask) or not task_id:
         return
     request = task.request
-    options = _job_options(request)
+    options = job_options(request)
     eager = bool(getattr(request, "is_eager", False))
     if eager and "owner" not in options:
         # No publish happened: resolve the owner here, in the caller's context.
@@ -128,7 +138,7 @@ def on_task_prerun(task_id: str | None = None, task: Any = None, **kwargs: Any) 
 
 def _follows(request: Any) -> str | None:
     """The run token of a job whose row follows this (non-ProgressTask) task, if any."""
-    options = _job_options(request)
+    options = job_options(request)
     return str(options.get("token") or "") if options.get("follows") else None
 
 
