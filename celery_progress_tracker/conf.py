@@ -51,6 +51,9 @@ DEFAULTS: dict[str, Any] = {
     # Days after which finished rows are deleted by ``progress_purge`` (without
     # ``--older-than``) and by the periodic purge task; ``None`` keeps them.
     "RETENTION_DAYS": 30,
+    # The same for jobs without an owner (beat, management commands, scripts,
+    # anonymous requests), which a frequent schedule piles up; ``None`` keeps them.
+    "SYSTEM_RETENTION_DAYS": 1,
     # The progress bar's look for the template tags and the htmx fragments:
     # "default" (the package's stylesheet), "bootstrap5", "semantic"
     # (Fomantic-UI / Semantic UI), or "auto" (the script picks the framework the
@@ -131,6 +134,11 @@ class Settings:
     @property
     def RETENTION_DAYS(self) -> float | None:
         value = self._get("RETENTION_DAYS")
+        return None if value is None else float(value)
+
+    @property
+    def SYSTEM_RETENTION_DAYS(self) -> float | None:
+        value = self._get("SYSTEM_RETENTION_DAYS")
         return None if value is None else float(value)
 
     @property

@@ -25,6 +25,14 @@ from celery_progress_tracker.validation import clean_task_type
 
 logger = logging.getLogger(__name__)
 
+#: Headers that mark the runs Celery beat starts: Celery's scheduler's, and
+#: django-celery-beat's (which older Celery releases' scheduler lacks).
+BEAT_HEADERS = ("celery_beat_task", "periodic_task_name")
+
+
+def _scheduled(headers: Any) -> bool:
+    return isinstance(headers, dict) and any(headers.get(name) for name in BEAT_HEADERS)
+
 
 def _task_type(task: ProgressTask, options: dict[str, Any]) -> str:
     return clean_task_type(options.get("task_type") or task.progress_task_type or task.name)
@@ -37,6 +45,21 @@ def _own_state(job_id: str | None) -> tracker.JobState | None:
 
 def _token(request: Any) -> str:
     return str(job_options(request).get("token") or "")
+
+
+def _tracked(task: ProgressTask, options: dict[str, Any], scheduled: bool) -> bool:
+    """Whether a run gets a row: not when the enqueue or, for beat's runs, the task says no."""
+    if options.get("track") is False:
+        return False
+    return task.progress_scheduled or not scheduled
+
+
+def _run_tracked(task: ProgressTask, request: Any) -> bool:
+    """``_tracked()`` for a run the worker holds (``request``: its ``task.request``)."""
+    scheduled = _scheduled(getattr(request, "headers", None)) or any(
+        getattr(request, name, None) for name in BEAT_HEADERS
+    )
+    return _tracked(task, job_options(request), scheduled)
 
 
 # -- publish -------------------------------------------------------------------
@@ -57,7 +80,11 @@ def on_before_task_publish(
         if owner is not UNSET:
             options["owner"] = owner
     options.setdefault("token", new_run_token())  # send_task() passes no token
+    if not _tracked(task, options, _scheduled(headers)):
+        options["track"] = False
     headers[HEADER] = options
+    if options.get("track") is False:
+        return  # no row: the worker sees the flag and records nothing either
     job_id = headers.get("id")
     if headers.get("retries") or not job_id:
         return  # a retry re-publishes a job whose row exists
@@ -105,6 +132,13 @@ def on_task_prerun(task_id: str | None = None, task: Any = None, **kwargs: Any) 
     request = task.request
     options = job_options(request)
     eager = bool(getattr(request, "is_eager", False))
+    if not _run_tracked(task, request):
+        # A state of its own, detached: the body's progress() calls count
+        # into it and are never written (nor attributed to another run).
+        untracked = tracker.JobState(task_id, task, eager=eager)
+        untracked.detached = True
+        tracker.activate(untracked)
+        return
     if eager and "owner" not in options:
         # No publish happened: resolve the owner here, in the caller's context.
         owner = current_owner()
@@ -147,6 +181,8 @@ def on_task_success(sender: Any = None, **kwargs: Any) -> None:
     if not job_id:
         return
     if isinstance(sender, ProgressTask):
+        if not _run_tracked(sender, sender.request):
+            return
         state = _own_state(job_id)
         if state is None or state.outcome != REPLACED:
             lifecycle.succeeded(job_id, state, _token(sender.request))
@@ -160,6 +196,8 @@ def on_task_failure(
     if not task_id:
         return
     if isinstance(sender, ProgressTask):
+        if not _run_tracked(sender, sender.request):
+            return
         state = _own_state(task_id)
         if isinstance(exception, TaskCancelled):  # raised outside the body (before_start)
             lifecycle.cancelled(task_id, state)
@@ -173,6 +211,8 @@ def on_task_retry(
     sender: Any = None, request: Any = None, reason: Any = None, **kwargs: Any
 ) -> None:
     if not isinstance(sender, ProgressTask) or request is None or not request.id:
+        return
+    if not _run_tracked(sender, request):
         return
     state = _own_state(request.id)
     token = _token(request)

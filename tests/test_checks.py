@@ -36,6 +36,8 @@ def ids() -> list[str]:
         ("PENDING_TIMEOUT", -5, "celery_progress_tracker.E009"),
         ("PENDING_TIMEOUT", "1d", "celery_progress_tracker.E009"),
         ("VERBATIM_ERRORS", "yes", "celery_progress_tracker.E020"),
+        ("SYSTEM_RETENTION_DAYS", -1, "celery_progress_tracker.E021"),
+        ("SYSTEM_RETENTION_DAYS", "1d", "celery_progress_tracker.E021"),
         ("STALE_AFTER", 20, "celery_progress_tracker.W001"),
         ("FLUSH_INTERVAL", 30, "celery_progress_tracker.W002"),
     ],

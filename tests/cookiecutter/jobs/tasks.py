@@ -146,3 +146,11 @@ def import_then_orchestrate(self: ProgressTask, lines: int) -> str:
     """A ProgressTask that hands work to a plain task, which starts more jobs."""
     self.progress(1)
     return str(orchestrate.delay(lines, "apply_async").id)
+
+
+@shared_task(base=ProgressTask, bind=True, progress_scheduled=False)
+def sync_rates(self: ProgressTask, items: int) -> int:
+    """A job beat runs every few seconds: its scheduled runs record no progress."""
+    for _ in range(items):
+        self.progress(1)
+    return items

@@ -1,0 +1,67 @@
+"""Runs Celery beat starts: a ProgressTask may opt out of a row for them."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from celery.beat import ScheduleEntry, Scheduler
+
+from tests.cookiecutter.config.celery_app import app
+from tests.cookiecutter.jobs.tasks import flaky_export, import_statement, sync_rates
+from tests.harness import row, wait_status
+
+pytestmark = pytest.mark.core
+
+
+def run_from_beat(task: Any, args: tuple[Any, ...], **options: Any) -> Any:
+    """Publish ``task`` as Celery beat does, through beat's own scheduler."""
+    entry = ScheduleEntry(
+        name=f"every few seconds: {task.name}",
+        task=task.name,
+        schedule=timedelta(seconds=5),
+        args=args,
+        options=options,
+        app=app,
+    )
+    return Scheduler(app, lazy=True).apply_async(entry, advance=False)
+
+
+def test_a_task_that_opts_out_gets_no_row_for_its_scheduled_runs(worker: Any) -> None:
+    scheduled = run_from_beat(sync_rates, (4,))
+    assert scheduled.get(timeout=60) == 4  # it ran, and counted, without a row
+    assert row(scheduled.id) is None
+    # Started any other way, the same task is tracked as usual.
+    direct = sync_rates.delay(3)
+    assert wait_status(direct.id, "completed").processed_items == 3
+
+
+def test_scheduled_runs_of_other_tasks_get_an_ownerless_row(worker: Any) -> None:
+    scheduled = run_from_beat(import_statement, (2,))
+    job = wait_status(scheduled.id, "completed")
+    assert (job.user_id, job.processed_items) == (None, 2)
+
+
+def test_a_beat_entry_or_a_call_can_turn_the_row_off(worker: Any, alice: Any) -> None:
+    scheduled = run_from_beat(import_statement, (2,), progress_track=False)
+    called = import_statement.apply_async((3,), progress_track=False, progress_owner=alice)
+    assert (scheduled.get(timeout=60), called.get(timeout=60)) == (2, 3)
+    assert row(scheduled.id) is None and row(called.id) is None
+
+
+def test_an_untracked_run_that_fails_or_retries_writes_nothing(worker: Any) -> None:
+    failed = import_statement.apply_async((5, 0.0, 2), progress_track=False)
+    with pytest.raises(RuntimeError, match="Statement line 2"):
+        failed.get(timeout=60)
+    assert row(failed.id) is None
+    retried = flaky_export.apply_async((2, 1), progress_track=False)
+    assert retried.get(timeout=60) == 2  # ran twice: the retry keeps the flag
+    assert row(retried.id) is None
+
+
+def test_django_celery_beats_header_marks_a_scheduled_run_too(worker: Any) -> None:
+    # DatabaseScheduler names the entry in a header, on every Celery release.
+    scheduled = sync_rates.apply_async((2,), headers={"periodic_task_name": "rates"})
+    assert scheduled.get(timeout=60) == 2
+    assert row(scheduled.id) is None
