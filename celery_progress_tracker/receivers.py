@@ -115,9 +115,13 @@ def _hand_on_owner(headers: dict[str, Any]) -> None:
         return
     try:
         owner = current_owner()
-    except Exception:
+    except Exception as exc:
         # Never stop the publish of a task that has no row for want of an owner.
-        logger.warning("could not resolve the owner of task %s", headers.get("id"), exc_info=True)
+        logger.warning(
+            "could not resolve the owner of task %s (%r): the jobs it starts get none",
+            headers.get("id"),
+            exc,
+        )
         return
     if owner is not UNSET:
         headers[HEADER] = {**(options if isinstance(options, dict) else {}), "owner": owner}
