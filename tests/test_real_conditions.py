@@ -251,6 +251,8 @@ def test_jobs_without_an_owner_have_their_own_retention(
 
     settings.PROGRESS_TRACKER_SYSTEM_RETENTION_DAYS = None  # system jobs kept
     settings.PROGRESS_TRACKER_RETENTION_DAYS = 2
+    call_command("progress_purge", "--dry-run", stdout=out)
+    assert "(with an owner: 2 days; without one: kept forever)" in out.getvalue()
     from celery_progress_tracker.tasks import purge_finished_jobs
 
     assert purge_finished_jobs() == 1
