@@ -174,3 +174,11 @@ def body_api(self: ProgressTask, threads: int = 0) -> dict[str, Any]:
 @shared_task(base=ProgressTask, bind=True, name="tests.bad_message")
 def bad_message(self: ProgressTask) -> None:
     self.progress(1, message=3)  # type: ignore[arg-type]
+
+
+@shared_task(base=ProgressTask, bind=True, max_retries=3, name="tests.retry_limited")
+def retry_limited(self: ProgressTask) -> str:
+    """Retries once, with a limit of its own (``max_retries=1`` at the call)."""
+    if self.request.retries == 0:
+        raise self.retry(exc=ValueError("busy"), countdown=0.5, max_retries=1)
+    return "done"

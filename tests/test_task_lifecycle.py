@@ -111,6 +111,20 @@ def test_retry_for_a_job_error_names_its_message(worker: Any) -> None:
     assert wait_status(result.id, "completed").public_error == ""
 
 
+def test_retry_message_counts_against_the_limit_given_to_retry(worker: Any) -> None:
+    result = tasks.retry_limited.delay()
+    pending = wait_for(
+        lambda: (
+            (j := row(result.id)) is not None
+            and j.status == "pending"
+            and j.started_at is not None
+            and j
+        )
+    )
+    assert re.fullmatch(r"Retry 1 of 1 at \d\d:\d\d:\d\d UTC", pending.current_message)
+    wait_status(result.id, "completed")
+
+
 def test_revoke_of_a_queued_task_cancels_it(worker_process: Any) -> None:
     # A countdown keeps the message waiting in the worker, which checks the
     # revoke whether it arrives before or after the message.
