@@ -13,7 +13,11 @@ import pytest
 from django.test import Client
 
 from celery_progress_tracker.ownership import progress_owner
-from tests.cookiecutter.jobs.tasks import import_then_orchestrate, orchestrate
+from tests.cookiecutter.jobs.tasks import (
+    import_then_orchestrate,
+    orchestrate,
+    orchestrate_tracked,
+)
 from tests.harness import row, wait_status
 
 pytestmark = pytest.mark.core
@@ -33,6 +37,13 @@ def test_a_plain_task_hands_its_owner_on(worker: Any, alice: Any, how: str) -> N
     assert len(job_ids) >= 1
     assert owners(job_ids) == [alice.pk] * len(job_ids)
     assert row(started.id) is None  # the plain task itself has no row
+
+
+@pytest.mark.parametrize("how", PATHS)
+def test_a_progress_task_hands_its_owner_on(worker: Any, alice: Any, how: str) -> None:
+    started = orchestrate_tracked.apply_async((2, how), progress_owner=alice)
+    job_ids = started.get(timeout=60)
+    assert owners([started.id, *job_ids]) == [alice.pk] * (1 + len(job_ids))
 
 
 def test_a_plain_task_started_in_a_request_carries_the_user(worker: Any, alice: Any) -> None:

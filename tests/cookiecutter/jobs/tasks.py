@@ -120,9 +120,8 @@ def summarise(self: ProgressTask, counts: list[int]) -> int:
     return sum(counts)
 
 
-@shared_task
-def orchestrate(lines: int, how: str) -> list[str]:
-    """A plain task that starts imports as an orchestrator would; the ids of their jobs."""
+def start_imports(lines: int, how: str) -> list[str]:
+    """Start imports as an orchestrator would (``how``: the path); the ids of their jobs."""
     one = import_statement.si(lines)
     if how == "apply_async":
         return [import_statement.apply_async((lines,)).id]
@@ -139,6 +138,19 @@ def orchestrate(lines: int, how: str) -> list[str]:
     if how == "no_owner":  # an explicit owner (none) wins over the running task's
         return [import_statement.apply_async((lines,), progress_owner=None).id]
     raise ValueError(how)
+
+
+@shared_task
+def orchestrate(lines: int, how: str) -> list[str]:
+    """A plain task that starts imports."""
+    return start_imports(lines, how)
+
+
+@shared_task(base=ProgressTask, bind=True)
+def orchestrate_tracked(self: ProgressTask, lines: int, how: str) -> list[str]:
+    """The same, as a ProgressTask."""
+    self.progress(1, f"Starting imports ({how})")
+    return start_imports(lines, how)
 
 
 @shared_task(base=ProgressTask, bind=True)
