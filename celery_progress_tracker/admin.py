@@ -55,4 +55,5 @@ class SSEProgressAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         "updated_at",
         "started_at",
         "completed_at",
+        "public_error",
     )

@@ -72,17 +72,17 @@ def check_settings(**kwargs: Any) -> list[checks.CheckMessage]:
                         id="celery_progress_tracker.E007",
                     )
                 )
-    retention = _value("RETENTION_DAYS")
-    if retention is not None and (
-        isinstance(retention, bool) or not isinstance(retention, (int, float)) or retention <= 0
-    ):
-        errors.append(
-            checks.Error(
-                f"{PREFIX}RETENTION_DAYS must be a positive number of days or None,"
-                f" not {retention!r}.",
-                id="celery_progress_tracker.E008",
+    for name, check_id in (("RETENTION_DAYS", "E008"), ("SYSTEM_RETENTION_DAYS", "E021")):
+        retention = _value(name)
+        if retention is not None and (
+            isinstance(retention, bool) or not isinstance(retention, (int, float)) or retention <= 0
+        ):
+            errors.append(
+                checks.Error(
+                    f"{PREFIX}{name} must be a positive number of days or None, not {retention!r}.",
+                    id=f"celery_progress_tracker.{check_id}",
+                )
             )
-        )
     pending = _value("PENDING_TIMEOUT")
     if pending is not None and (
         isinstance(pending, bool) or not isinstance(pending, (int, float)) or pending <= 0
@@ -94,12 +94,20 @@ def check_settings(**kwargs: Any) -> list[checks.CheckMessage]:
                 id="celery_progress_tracker.E009",
             )
         )
+    verbatim = _value("VERBATIM_ERRORS")
+    if not isinstance(verbatim, bool):
+        errors.append(
+            checks.Error(
+                f"{PREFIX}VERBATIM_ERRORS must be True or False, not {verbatim!r}.",
+                id="celery_progress_tracker.E020",
+            )
+        )
     theme = _value("THEME")
     if theme != "auto" and theme not in THEMES:
         errors.append(
             checks.Error(
                 f"{PREFIX}THEME must be one of auto, {', '.join(THEMES)}, not {theme!r}.",
-                id="celery_progress_tracker.E020",
+                id="celery_progress_tracker.E022",
             )
         )
     if not errors:

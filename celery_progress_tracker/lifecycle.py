@@ -50,6 +50,7 @@ from django.db.models.functions import Coalesce, NullIf
 from django.utils import timezone
 
 from celery_progress_tracker.conf import settings
+from celery_progress_tracker.errors import format_exception, public_message, reference
 from celery_progress_tracker.exceptions import InvalidTransition, JobIdInUse
 from celery_progress_tracker.models import (
     ACTIVE_STATUSES,
@@ -112,6 +113,7 @@ def _fresh_run(**fields: Any) -> dict[str, Any]:
         "failed_items": 0,
         "current_message": "",
         "error": "",
+        "public_error": "",
         "retries": 0,
         "has_heartbeat": True,
         "cancel_requested_at": None,
@@ -235,6 +237,7 @@ def _start_fields(state: JobState) -> dict[str, Any]:
         "failed_items": 0,
         "current_message": "",
         "error": "",
+        "public_error": "",
         "retries": state.retries,
         "has_heartbeat": not state.eager,
     }
@@ -372,12 +375,6 @@ def end_reason_of(exc: BaseException | None) -> str:
     return EndReason.ERROR
 
 
-def format_exception(exc: BaseException) -> str:
-    """``"ClassName: message"``, cut to the ``error`` column."""
-    text = str(exc)
-    return clean_error(f"{type(exc).__name__}: {text}" if text else type(exc).__name__)
-
-
 def _closing_fields(state: JobState | None, job_id: str, fields: dict[str, Any]) -> dict[str, Any]:
     now = timezone.now()
     if state is not None and state.job_id == job_id:
@@ -437,7 +434,12 @@ def succeeded(job_id: str, state: JobState | None, token: str = "") -> None:
     """The task returned: ``completed``."""
     _close(
         job_id,
-        {"status": Status.COMPLETED, "end_reason": EndReason.SUCCEEDED, "error": ""},
+        {
+            "status": Status.COMPLETED,
+            "end_reason": EndReason.SUCCEEDED,
+            "error": "",
+            "public_error": "",
+        },
         state=state,
         token=token,
     )
@@ -452,17 +454,24 @@ def failed(
     reason: str | None = None,
     error: str | None = None,
 ) -> None:
-    """The task raised ``exc`` (or its worker was lost): ``failed``, keeping its counts."""
-    _close(
+    """The task raised ``exc`` (or its worker was lost): ``failed``, keeping its counts.
+
+    ``error`` keeps the full text for staff; ``public_error`` what the job's
+    user may read (a ``JobError``'s message, else nothing: a generic sentence).
+    """
+    text = error if error is not None else (format_exception(exc) if exc else "failed")
+    if _close(
         job_id,
         {
             "status": Status.FAILED,
             "end_reason": reason or end_reason_of(exc),
-            "error": error if error is not None else (format_exception(exc) if exc else "failed"),
+            "error": text,
+            "public_error": public_message(exc),
         },
         state=state,
         token=token,
-    )
+    ):
+        logger.info("job %s failed (reference %s): %s", job_id, reference(job_id), text)
 
 
 def cancelled(job_id: str, state: JobState | None, token: str = "", message: str = "") -> None:
@@ -472,6 +481,7 @@ def cancelled(job_id: str, state: JobState | None, token: str = "", message: str
         # Set with the request (request_stop); a body's own TaskCancelled: cancelled.
         "end_reason": Coalesce(NullIf(F("end_reason"), Value("")), Value(EndReason.CANCELLED)),
         "error": "",
+        "public_error": "",
     }
     if message:
         fields["current_message"] = clean_message(message)
@@ -488,6 +498,7 @@ def revoked(job_id: str, token: str = "", *, expired: bool = False) -> None:
             "status": Status.CANCELLED,
             "end_reason": EndReason.EXPIRED if expired else EndReason.REVOKED,
             "error": "",
+            "public_error": "",
             "current_message": message,
         },
         token=token,
@@ -798,7 +809,12 @@ def mark_completed(job: SSEProgress, message: str | None = None) -> None:
 
 
 def mark_failed(job: SSEProgress, error: object = "") -> None:
-    """``mark_as_failed()``: active → ``failed``, an exception stored as ``"Class: text"``."""
+    """``mark_as_failed()``: active → ``failed``, an exception stored as ``"Class: text"``.
+
+    A ``JobError``'s message is what the job's user is shown; any other error
+    shows as a generic sentence.
+    """
+    public = public_message(error) if isinstance(error, BaseException) else ""
     if isinstance(error, BaseException):
         error = format_exception(error)
     _transition(
@@ -807,6 +823,7 @@ def mark_failed(job: SSEProgress, error: object = "") -> None:
         completed_at=timezone.now(),
         end_reason=EndReason.ERROR,
         error=clean_error(error),
+        public_error=public,
     )
 
 

@@ -195,6 +195,16 @@ class SSEProgress(models.Model):
     updated_at = models.DateTimeField(_("updated at"), default=timezone.now)
     started_at = models.DateTimeField(_("started at"), null=True, blank=True)
     completed_at = models.DateTimeField(_("completed at"), null=True, blank=True)
+    public_error = models.CharField(
+        _("public error"),
+        max_length=ERROR_LENGTH,
+        blank=True,
+        default="",
+        help_text=_(
+            "What the job's user is shown of its failure (a JobError's message);"
+            " empty: a generic sentence."
+        ),
+    )
 
     objects: ClassVar[SSEProgressManager] = SSEProgressManager()
 
@@ -235,6 +245,7 @@ class SSEProgress(models.Model):
         self.task_type = clean_task_type(self.task_type)
         self.current_message = clean_message(self.current_message, "current_message")
         self.error = clean_error(self.error)
+        self.public_error = clean_error(self.public_error)
         self.metadata = check_metadata(self.metadata)
         for name in ("total_items", "processed_items", "failed_items"):
             check_count(name, getattr(self, name))

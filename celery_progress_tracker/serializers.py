@@ -8,6 +8,7 @@ from typing import Any
 
 from django.utils import timezone as dj_timezone
 
+from celery_progress_tracker.errors import shown_error
 from celery_progress_tracker.models import EndReason, SSEProgress, Status
 
 #: Seconds of running time before a rate and an ETA are reported.
@@ -25,22 +26,26 @@ def reported_status(job: SSEProgress, now: datetime) -> tuple[str, str, str]:
     """The status, end reason and error as reported.
 
     A running job whose worker stopped sending heartbeats reads as failed
-    (worker lost) before any reaper has closed it.
+    (worker lost) before any reaper has closed it. The error is the one the
+    job's user may read (see :mod:`~celery_progress_tracker.errors`).
     """
     if job.is_stale(now):
-        return (
-            str(Status.FAILED),
-            str(EndReason.WORKER_LOST),
-            f"No heartbeat from its worker since {iso_utc(job.updated_at)}",
-        )
-    return str(job.status), str(job.end_reason), job.error
+        status, end_reason = str(Status.FAILED), str(EndReason.WORKER_LOST)
+        error = f"No heartbeat from its worker since {iso_utc(job.updated_at)}"
+        public = ""
+    else:
+        status, end_reason, error = str(job.status), str(job.end_reason), job.error
+        public = job.public_error
+    return status, end_reason, shown_error(job.job_id, status, end_reason, error, public)
 
 
 def job_to_dict(job: SSEProgress, now: datetime | None = None) -> dict[str, Any]:
     """The job's state as reported: the seed's keys first, then the extras.
 
     A running row whose worker stopped sending heartbeats reads as ``failed``
-    with a "worker lost" error, before any reaper has closed it.
+    with a "worker lost" error, before any reaper has closed it. ``error`` is
+    for the job's user: a ``JobError``'s message or a generic sentence, unless
+    ``PROGRESS_TRACKER_VERBATIM_ERRORS`` (the row's ``error`` keeps the full text).
     """
     now = now or dj_timezone.now()
     status, end_reason, error = reported_status(job, now)

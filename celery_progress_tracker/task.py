@@ -51,6 +51,7 @@ def progress_options(
     task_type: str | None = None,
     total: int | None = None,
     metadata: dict[str, Any] | None = None,
+    track: bool = True,
 ) -> dict[str, Any]:
     """The job options of one enqueue, checked, as the header value the worker reads.
 
@@ -66,6 +67,8 @@ def progress_options(
         options["total"] = check_count("progress_total", total)
     if metadata is not None:
         options["metadata"] = check_metadata(metadata)
+    if not track:
+        options["track"] = False
     return options
 
 
@@ -160,6 +163,11 @@ class ProgressTask(DjangoTask):  # type: ignore[type-arg]
     #: The row's ``total_items`` when the enqueue gives none (``0``: unknown).
     progress_total: int = 0
 
+    #: Whether runs that Celery beat starts get a row. ``False``: a scheduled
+    #: run records no progress (nobody watches it; a frequent schedule would
+    #: fill the table); the same task started any other way still does.
+    progress_scheduled: bool = True
+
     # -- enqueue ---------------------------------------------------------------
 
     def AsyncResult(self, task_id: str, **kwargs: Any) -> ProgressAsyncResult:
@@ -178,6 +186,7 @@ class ProgressTask(DjangoTask):  # type: ignore[type-arg]
         progress_task_type: str | None = None,
         progress_total: int | None = None,
         progress_metadata: dict[str, Any] | None = None,
+        progress_track: bool = True,
         **options: Any,
     ) -> Any:
         """``Task.apply_async`` plus the job's options.
@@ -189,6 +198,9 @@ class ProgressTask(DjangoTask):  # type: ignore[type-arg]
             progress_task_type: the row's ``task_type`` for this job.
             progress_total: the row's ``total_items`` (``0``: unknown).
             progress_metadata: a JSON-serialisable dict stored on the row.
+            progress_track: ``False`` runs the task without a row (its
+                ``self.progress()`` calls do nothing), e.g. in a beat entry's
+                ``options``.
 
         Raises:
             JobIdInUse: ``task_id`` names a job of another owner.
@@ -200,6 +212,7 @@ class ProgressTask(DjangoTask):  # type: ignore[type-arg]
             task_type=progress_task_type,
             total=progress_total,
             metadata=progress_metadata,
+            track=progress_track,
         )
         header = _add_job_header(options, job)
         header.setdefault("token", new_run_token())
@@ -230,6 +243,7 @@ class ProgressTask(DjangoTask):  # type: ignore[type-arg]
         progress_task_type: str | None = None,
         progress_total: int | None = None,
         progress_metadata: dict[str, Any] | None = None,
+        progress_track: bool = True,
         **options: Any,
     ) -> Any:
         """``Task.apply`` (run here and now) plus the job's options of :meth:`apply_async`.
@@ -243,6 +257,7 @@ class ProgressTask(DjangoTask):  # type: ignore[type-arg]
             task_type=progress_task_type,
             total=progress_total,
             metadata=progress_metadata,
+            track=progress_track,
         )
         options["headers"] = dict(headers) if headers else None
         header = _add_job_header(options, job)

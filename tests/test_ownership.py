@@ -48,3 +48,45 @@ def test_delay_on_commit_under_atomic_requests(
     assert client.post("/start-on-commit/").status_code == 200
     job = wait_for(lambda: SSEProgress.objects.filter(user=bob, status="completed").first())
     assert (job.processed_items, job.total_items) == (3, 3)
+
+
+def test_a_plain_tasks_message_carries_the_owner_when_one_is_known() -> None:
+    from celery_progress_tracker.ownership import HEADER, progress_owner
+    from celery_progress_tracker.receivers import on_before_task_publish
+    from tests.tasks import plain
+
+    headers: dict[str, Any] = {"id": "t1"}
+    on_before_task_publish(sender=plain.name, headers=headers)
+    assert HEADER not in headers  # nobody known: nothing added
+    with progress_owner(7):
+        on_before_task_publish(sender=plain.name, headers=headers)
+        given = {"id": "t2", HEADER: {"owner": None}}
+        on_before_task_publish(sender=plain.name, headers=given)
+    assert headers[HEADER] == {"owner": 7}
+    assert given[HEADER] == {"owner": None}  # the caller's choice stands
+
+
+def test_an_owner_that_cannot_be_resolved_never_stops_a_plain_publish(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from celery_progress_tracker.ownership import (
+        HEADER,
+        reset_current_request,
+        set_current_request,
+    )
+    from celery_progress_tracker.receivers import on_before_task_publish
+    from tests.tasks import plain
+
+    class Request:
+        @property
+        def user(self) -> Any:
+            raise RuntimeError("no session here")
+
+    token = set_current_request(Request())
+    try:
+        headers: dict[str, Any] = {"id": "t3"}
+        on_before_task_publish(sender=plain.name, headers=headers)
+    finally:
+        reset_current_request(token)
+    assert HEADER not in headers
+    assert "could not resolve the owner of task t3" in caplog.text

@@ -165,7 +165,7 @@ def test_a_lost_worker_reads_as_failed(alice_client: Client, alice: AbstractUser
     data = body(alice_client.get(detail_url("lost")))
     assert data["status"] == "failed"
     assert data["end_reason"] == "worker_lost"
-    assert data["error"].startswith("No heartbeat from its worker")
+    assert data["error"].startswith("The job stopped unexpectedly (reference ")
 
 
 def test_anonymous_gets_a_json_401_not_a_redirect(client: Client, alice: AbstractUser) -> None:

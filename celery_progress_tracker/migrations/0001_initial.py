@@ -163,6 +163,16 @@ class Migration(migrations.Migration):
                     models.DateTimeField(blank=True, null=True, verbose_name="completed at"),
                 ),
                 (
+                    "public_error",
+                    models.CharField(
+                        blank=True,
+                        default="",
+                        help_text="What the job's user is shown of its failure (a JobError's message); empty: a generic sentence.",
+                        max_length=1000,
+                        verbose_name="public error",
+                    ),
+                ),
+                (
                     "user",
                     models.ForeignKey(
                         blank=True,
