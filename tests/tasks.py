@@ -157,3 +157,29 @@ def body_api(self: ProgressTask, threads: int = 0) -> dict[str, Any]:
 @shared_task(base=ProgressTask, bind=True, name="tests.bad_message")
 def bad_message(self: ProgressTask) -> None:
     self.progress(1, message=3)  # type: ignore[arg-type]
+
+
+@shared_task(base=ProgressTask, bind=True, name="tests.split_into")
+def split_into(self: ProgressTask, parts: int, items: int) -> None:
+    """Replaced by a group of ``parts`` jobs of ``items`` items each."""
+    from celery import group
+
+    self.progress(1, "Splitting")
+    raise self.replace(group(count.si(items) for _ in range(parts)))
+
+
+@shared_task(base=ProgressTask, bind=True, name="tests.pipe")
+def pipe(self: ProgressTask, previous: Any, items: int) -> int:
+    """A chain step: counts ``items`` and returns them."""
+    self.set_total(items)
+    for _ in range(items):
+        self.progress(1, f"{self.request.id} counting")
+    return items
+
+
+@shared_task(base=ProgressTask, bind=True, name="tests.summary")
+def summary(self: ProgressTask, counts: list[int]) -> int:
+    """A chord callback: one item per header result."""
+    self.set_total(len(counts))
+    self.progress(len(counts), "summed")
+    return sum(counts)
