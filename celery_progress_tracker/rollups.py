@@ -14,6 +14,8 @@ the ``cpt_rollup_idx`` index, whatever their number. The rules
   cancelled by a user, or a replaced job closed by its replacement, keeps
   its own final status.
 - message: the most recently updated member's.
+- percentage: from the items while the total is known; else the share of
+  members that have ended (at most 99 until completed).
 """
 
 from __future__ import annotations
@@ -54,6 +56,7 @@ class RollUp:
     parts_done: int = 0
     parts_failed: int = 0
     parts_cancelled: int = 0
+    percentage: int = 0
     members: list[dict[str, Any]] = field(default_factory=list)
 
 
@@ -134,6 +137,12 @@ def read(job: SSEProgress) -> RollUp:
     else:
         job.completed_at = None
     job.has_heartbeat = False  # its members' heartbeats are what count
+    parts_ended = rollup.parts_done + rollup.parts_failed + rollup.parts_cancelled
+    rollup.percentage = (
+        job.progress_percentage
+        if job.total_items or status == Status.COMPLETED
+        else min(99, math.floor(100 * parts_ended / len(members)))
+    )
     return rollup
 
 

@@ -55,7 +55,7 @@ def job_to_dict(job: SSEProgress, now: datetime | None = None) -> dict[str, Any]
         "total_items": job.total_items,
         "processed_items": job.processed_items,
         "failed_items": job.failed_items,
-        "progress_percentage": job.progress_percentage,
+        "progress_percentage": rollup.percentage if rollup else job.progress_percentage,
         "current_message": job.current_message,
         "started_at": iso_utc(job.started_at),
         "completed_at": iso_utc(job.completed_at),
