@@ -56,6 +56,9 @@ DEFAULTS: dict[str, Any] = {
     # (Fomantic-UI / Semantic UI), or "auto" (the script picks the framework the
     # page loads; fragments drawn on the server use "default").
     "THEME": "auto",
+    # How many members a roll-up's JSON lists (``members``); its ``parts_*``
+    # counts always cover every member.
+    "ROLLUP_MEMBERS_LISTED": 100,
 }
 
 #: The themes the bar is drawn with (``templates/celery_progress_tracker/themes/``).
@@ -128,6 +131,10 @@ class Settings:
     def RETENTION_DAYS(self) -> float | None:
         value = self._get("RETENTION_DAYS")
         return None if value is None else float(value)
+
+    @property
+    def ROLLUP_MEMBERS_LISTED(self) -> int:
+        return int(self._get("ROLLUP_MEMBERS_LISTED"))
 
     @property
     def THEME(self) -> str:

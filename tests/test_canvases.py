@@ -252,15 +252,29 @@ def test_replaced_by_a_group_the_job_becomes_its_roll_up(
 
 
 @pytest.mark.slow
-def test_a_thousand_member_roll_up_reads_in_one_query(
-    alice: Any, alice_client: Client, django_assert_max_num_queries: Any
+def test_a_thousand_member_roll_up_reads_in_one_query_over_its_members(
+    alice: Any, alice_client: Client, django_assert_num_queries: Any
 ) -> None:
     with progress_owner(alice):
         result = group(tasks.count.si(1) for _ in range(1000)).apply_async(queue=unconsumed())
-    SSEProgress.objects.filter(rollup_id=result.id).update(
-        status="completed", total_items=1, processed_items=1
+    members = SSEProgress.objects.filter(rollup_id=result.id)
+    assert members.count() == 1000
+    members.filter(pk__in=list(members.values_list("pk", flat=True)[:400])).update(
+        status="completed", total_items=2, processed_items=2
     )
-    with django_assert_max_num_queries(4):  # session, user and job, members
+    with django_assert_num_queries(3):  # the session, the job with its owner, the members
         data = detail(alice_client, result.id)
-    assert (data["parts_total"], data["parts_done"], data["status"]) == (1000, 1000, "completed")
-    assert data["processed_items"] == 1000
+    assert (data["parts_total"], data["parts_done"], data["status"]) == (1000, 400, "in_progress")
+    assert (data["processed_items"], data["total_items"]) == (800, 0)  # totals still unknown
+    assert data["progress_percentage"] == 40  # the share of ended parts meanwhile
+    assert len(data["members"]) == 100  # PROGRESS_TRACKER_ROLLUP_MEMBERS_LISTED
+    members.update(status="completed", total_items=2, processed_items=2)
+    with django_assert_num_queries(4):  # and the write that closes the group's row
+        data = detail(alice_client, result.id)
+    assert (data["parts_done"], data["status"], data["progress_percentage"]) == (
+        1000,
+        "completed",
+        100,
+    )
+    assert (data["processed_items"], data["total_items"]) == (2000, 2000)
+    assert row(result.id).status == "completed"
