@@ -691,23 +691,27 @@ def _describe(sig: Any) -> str:
     return f"a {kind} of {len(members)} tasks"
 
 
-def abandoned(job_ids: list[str], cause: str) -> None:
-    """Steps that will never be published (an earlier step of their canvas failed): ``failed``."""
+def abandoned(job_ids: list[str], cause: str, *, cancelled: bool = False) -> None:
+    """Steps never to be published: an earlier step of their canvas failed or was cancelled.
+
+    They end ``failed`` (``cancelled`` after a cancel), end reason ``never_started``.
+    """
     if not job_ids:
         return
     now = timezone.now()
+    why = f"Not run: job {cause} {'was cancelled' if cancelled else 'failed'}"
+    fields: dict[str, Any] = {
+        "status": Status.CANCELLED if cancelled else Status.FAILED,
+        "end_reason": EndReason.NEVER_STARTED,
+        "completed_at": now,
+        "updated_at": now,
+    }
+    if cancelled:
+        fields["current_message"] = clean_message(why)
+    else:
+        fields["error"] = clean_error(why)
     outside_caller_transaction(
-        lambda: (
-            _jobs()
-            .filter(job_id__in=job_ids, status=Status.PENDING)
-            .update(
-                status=Status.FAILED,
-                end_reason=EndReason.NEVER_STARTED,
-                error=clean_error(f"Not run: job {cause} failed"),
-                completed_at=now,
-                updated_at=now,
-            )
-        )
+        lambda: _jobs().filter(job_id__in=job_ids, status=Status.PENDING).update(**fields)
     )
 
 

@@ -250,6 +250,7 @@ def on_task_postrun(
     if state == celery_states.IGNORED:
         if job.outcome == CANCELLED:
             lifecycle.cancelled(task_id, job)
+            lifecycle.abandoned(_later_steps(sender.request), task_id, cancelled=True)
         elif job.outcome != REPLACED:
             lifecycle.revoked(task_id, job.token)  # the body raised Ignore itself
     elif state == celery_states.REJECTED:

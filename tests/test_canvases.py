@@ -278,3 +278,22 @@ def test_a_thousand_member_roll_up_reads_in_one_query_over_its_members(
     )
     assert (data["processed_items"], data["total_items"]) == (2000, 2000)
     assert row(result.id).status == "completed"
+
+
+@pytest.mark.core
+def test_a_chain_step_cancelled_by_its_own_id_closes_the_steps_after_it(
+    worker: Any, alice: Any, alice_client: Client
+) -> None:
+    with progress_owner(alice):
+        result = chain(tasks.until_cancelled.si(30), tasks.pipe.s(2)).apply_async()
+    first = result.parent.id
+    wait_status(first, "in_progress")
+    url = reverse("celery_progress_tracker:sse_progress_cancel", args=[first])
+    assert alice_client.post(url).status_code == 200
+    assert wait_status(first, "cancelled", timeout=30).end_reason == "cancelled"
+    last = wait_status(result.id, "cancelled")
+    assert (last.end_reason, last.current_message) == (
+        "never_started",
+        f"Not run: job {first} was cancelled",
+    )
+    assert wait_final(alice_client, result.id)["status"] == "cancelled"
