@@ -183,3 +183,12 @@ def summary(self: ProgressTask, counts: list[int]) -> int:
     self.set_total(len(counts))
     self.progress(len(counts), "summed")
     return sum(counts)
+
+
+@shared_task(base=ProgressTask, bind=True, name="tests.split_into_steps")
+def split_into_steps(self: ProgressTask, first: int, then: int) -> None:
+    """Replaced by a chain of two ``pipe`` steps."""
+    from celery import chain
+
+    self.progress(1, "Splitting")
+    raise self.replace(chain(pipe.si(None, first), pipe.s(then)))

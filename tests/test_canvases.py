@@ -297,3 +297,20 @@ def test_a_chain_step_cancelled_by_its_own_id_closes_the_steps_after_it(
         f"Not run: job {first} was cancelled",
     )
     assert wait_final(alice_client, result.id)["status"] == "cancelled"
+
+
+@pytest.mark.core
+def test_replaced_by_a_chain_the_job_becomes_its_roll_up(
+    worker: Any, alice: Any, alice_client: Client
+) -> None:
+    with progress_owner(alice):
+        result = tasks.split_into_steps.delay(2, 3)
+    data = wait_final(alice_client, result.id, timeout=40)
+    assert (data["status"], data["kind"], data["parts_done"], data["parts_total"]) == (
+        "completed",
+        "chain",
+        2,
+        2,
+    )
+    assert (data["processed_items"], data["total_items"]) == (5, 5)
+    assert result.id in {m["job_id"] for m in data["members"]}  # the last step took its id
