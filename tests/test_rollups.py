@@ -65,3 +65,10 @@ def test_a_task_s_row_is_no_roll_up() -> None:
     job = SSEProgress.objects.create(job_id="t")
     assert rollups.prepared(job) is None
     assert "members" not in job_to_dict(job)
+
+
+def test_a_server_drawn_bar_shows_the_parts_too() -> None:
+    from celery_progress_tracker.fragments import bar_view
+
+    data = read(rollup_of({"status": "completed", "total_items": 1, "processed_items": 1}, {}))
+    assert bar_view(data, job_id="g")["counts"] == "1 · 1 of 2 parts done"
