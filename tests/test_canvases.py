@@ -314,3 +314,20 @@ def test_replaced_by_a_chain_the_job_becomes_its_roll_up(
     )
     assert (data["processed_items"], data["total_items"]) == (5, 5)
     assert result.id in {m["job_id"] for m in data["members"]}  # the last step took its id
+
+
+def test_a_cancelled_chain_step_published_later_never_runs(
+    worker: Any, alice: Any, alice_client: Client
+) -> None:
+    # The first step makes no progress call after the cancel: it completes, and Celery
+    # then publishes the second step, whose row was cancelled with the chain.
+    with progress_owner(alice):
+        result = chain(tasks.sleep_then.si(1, 1.5), tasks.pipe.s(2)).apply_async()
+    wait_status(result.parent.id, "in_progress")
+    url = reverse("celery_progress_tracker:sse_progress_cancel", args=[result.id])
+    assert alice_client.post(url).status_code == 200
+    assert wait_status(result.parent.id, "completed", "cancelled", timeout=30)
+    wait_for(lambda: result.state == "REVOKED", timeout=30)
+    last = row(result.id)
+    assert (last.status, last.started_at, last.processed_items) == ("cancelled", None, 0)
+    assert wait_final(alice_client, result.id)["status"] == "cancelled"
