@@ -201,6 +201,9 @@ def _claim(job_id: str, owner: Any, token: str, fields: dict[str, Any]) -> None:
     # The same token: the publish of a canvas member whose row was made
     # beforehand (it may have been cancelled meanwhile: it stays so).
     relations = {name: fields[name] for name in ("root_id", "parent_id", "group_id")}
+    published = {"has_heartbeat": True, "due_at": fields["due_at"]}  # now due: reapable
+    if owned.filter(run_token=token, status=Status.PENDING).update(**relations, **published):
+        return
     if owned.filter(run_token=token).update(**relations):
         return
     if owned.filter(status__in=FINAL_STATUSES).update(**_fresh_run(**fields)):
@@ -227,10 +230,10 @@ def publish_members(rows: list[SSEProgress]) -> None:
     now = timezone.now()
     for row in rows:
         row.created_at = row.updated_at = now
-        if row.kind in (Kind.GROUP, Kind.CHORD):
-            row.has_heartbeat = False  # a roll-up row has no worker of its own
-        else:
-            row.has_heartbeat, row.due_at = True, now
+        # Not due yet (published when what comes before ends, however long that
+        # takes): the reaper leaves them alone until their own publish. A roll-up
+        # row has no worker of its own.
+        row.has_heartbeat = False
     outside_caller_transaction(lambda: _jobs().bulk_create(rows, ignore_conflicts=True))
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -11,6 +12,7 @@ from celery import chain, chord, group
 from django.contrib.auth import get_user_model
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from celery_progress_tracker.models import SSEProgress
 from celery_progress_tracker.ownership import progress_owner
@@ -70,6 +72,10 @@ def test_a_chain_s_every_step_answers_at_once(alice: Any, alice_client: Client) 
     )
     assert [m["job_id"] for m in chain_view["members"]] == ids
     assert detail(alice_client, ids[0])["root_id"] == ids[0]
+    # Only the published step can be reaped as never started: the others are not due yet.
+    in_two_days = timezone.now() + timedelta(days=2)
+    reapable = SSEProgress.objects.never_started(in_two_days).values_list("job_id", flat=True)
+    assert set(reapable) == {ids[0]}
 
 
 @pytest.mark.core
