@@ -63,6 +63,9 @@ DEFAULTS: dict[str, Any] = {
     # in retry messages, as the row stores it. Off by default: users read the
     # message of a ``JobError`` or a generic sentence with a reference.
     "VERBATIM_ERRORS": False,
+    # How many members a roll-up's JSON lists (``members``); its ``parts_*``
+    # counts always cover every member.
+    "ROLLUP_MEMBERS_LISTED": 100,
 }
 
 #: The themes the bar is drawn with (``templates/celery_progress_tracker/themes/``).
@@ -140,6 +143,10 @@ class Settings:
     def SYSTEM_RETENTION_DAYS(self) -> float | None:
         value = self._get("SYSTEM_RETENTION_DAYS")
         return None if value is None else float(value)
+
+    @property
+    def ROLLUP_MEMBERS_LISTED(self) -> int:
+        return int(self._get("ROLLUP_MEMBERS_LISTED"))
 
     @property
     def THEME(self) -> str:

@@ -15,7 +15,7 @@ from celery import current_app, signals
 from celery import states as celery_states
 from django.utils.translation import gettext
 
-from celery_progress_tracker import lifecycle, tracker
+from celery_progress_tracker import canvas, lifecycle, tracker
 from celery_progress_tracker.errors import retry_reason
 from celery_progress_tracker.exceptions import TaskCancelled
 from celery_progress_tracker.flusher import flusher
@@ -89,6 +89,7 @@ def on_before_task_publish(
     if headers.get("retries") or not job_id:
         return  # a retry re-publishes a job whose row exists
     try:
+        plan = canvas.plan(job_id, headers, kwargs.get("body"), options)
         lifecycle.publish(
             job_id,
             token=options["token"],
@@ -100,7 +101,9 @@ def on_before_task_publish(
             root_id=headers.get("root_id") or "",
             parent_id=headers.get("parent_id") or "",
             group_id=headers.get("group") or "",
+            rollup_id=plan.rollup_id,
         )
+        _publish_members(plan, task, headers, options)
     except Exception:
         logger.exception("could not create the progress row of job %s", job_id)
 
@@ -125,6 +128,23 @@ def _hand_on_owner(headers: dict[str, Any]) -> None:
         return
     if owner is not UNSET:
         headers[HEADER] = {**(options if isinstance(options, dict) else {}), "owner": owner}
+
+
+def _publish_members(
+    plan: canvas.Plan, task: ProgressTask, headers: dict[str, Any], options: dict[str, Any]
+) -> None:
+    """The rows of the canvas members published after this job (and its roll-up's row)."""
+    rows = canvas.member_rows(
+        plan.later,
+        rollup_id=plan.rollup_id,
+        rollup_kind=plan.rollup_kind,
+        owner=options.get("owner"),
+        has_owner="owner" in options,
+        root_id=headers.get("root_id") or "",
+        task_type=_task_type(task, options),
+    )
+    if rows:
+        lifecycle.publish_members(rows)
 
 
 # -- start ---------------------------------------------------------------------
@@ -207,8 +227,15 @@ def on_task_failure(
             lifecycle.cancelled(task_id, state)
         else:
             lifecycle.failed(task_id, exception, state)
+            lifecycle.abandoned(_later_steps(getattr(sender, "request", None)), task_id)
     elif (token := _follows(getattr(sender, "request", None))) is not None:
         lifecycle.failed(task_id, exception, None, token)
+
+
+def _later_steps(request: Any) -> list[str]:
+    """The ids of the chain steps and chord callback that wait for this task."""
+    later = [*(getattr(request, "chain", None) or []), getattr(request, "chord", None)]
+    return [canvas.task_id_of(leaf) for sig in later for leaf in canvas.leaves(sig)]
 
 
 def on_task_retry(
@@ -292,6 +319,7 @@ def on_task_postrun(
     if state == celery_states.IGNORED:
         if job.outcome == CANCELLED:
             lifecycle.cancelled(task_id, job)
+            lifecycle.abandoned(_later_steps(sender.request), task_id, cancelled=True)
         elif job.outcome != REPLACED:
             lifecycle.revoked(task_id, job.token)  # the body raised Ignore itself
     elif state == celery_states.REJECTED:

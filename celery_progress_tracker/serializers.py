@@ -8,6 +8,7 @@ from typing import Any
 
 from django.utils import timezone as dj_timezone
 
+from celery_progress_tracker import rollups
 from celery_progress_tracker.errors import shown_error
 from celery_progress_tracker.models import EndReason, SSEProgress, Status
 
@@ -48,6 +49,7 @@ def job_to_dict(job: SSEProgress, now: datetime | None = None) -> dict[str, Any]
     ``PROGRESS_TRACKER_VERBATIM_ERRORS`` (the row's ``error`` keeps the full text).
     """
     now = now or dj_timezone.now()
+    rollup = rollups.prepared(job)
     status, end_reason, error = reported_status(job, now)
     done = job.processed_items + job.failed_items
     duration = job.duration if job.completed_at else _running_duration(job, now)
@@ -58,7 +60,7 @@ def job_to_dict(job: SSEProgress, now: datetime | None = None) -> dict[str, Any]
         "total_items": job.total_items,
         "processed_items": job.processed_items,
         "failed_items": job.failed_items,
-        "progress_percentage": job.progress_percentage,
+        "progress_percentage": rollup.percentage if rollup else job.progress_percentage,
         "current_message": job.current_message,
         "started_at": iso_utc(job.started_at),
         "completed_at": iso_utc(job.completed_at),
@@ -71,7 +73,20 @@ def job_to_dict(job: SSEProgress, now: datetime | None = None) -> dict[str, Any]
         "cancel_requested": job.cancel_requested_at is not None,
         "items_per_second": None,
         "eta_seconds": None,
+        "root_id": job.root_id,
+        "parent_id": job.parent_id,
+        "group_id": job.group_id,
+        "rollup_id": job.rollup_id,
+        "kind": job.kind or "task",
     }
+    if rollup is not None:
+        data.update(
+            parts_total=rollup.parts_total,
+            parts_done=rollup.parts_done,
+            parts_failed=rollup.parts_failed,
+            parts_cancelled=rollup.parts_cancelled,
+            members=rollup.members,
+        )
     if duration and duration >= MIN_SECONDS_FOR_RATE and done:
         rate = done / duration
         data["items_per_second"] = round(rate, 3)
@@ -112,6 +127,7 @@ def row_etag(job: SSEProgress, now: datetime) -> str:
 
     The poll's 304 path: a bar whose job has not changed costs no serialisation.
     """
+    rollups.prepared(job)
     status, _end_reason, error = reported_status(job, now)
     return _weak_etag(
         (

@@ -215,6 +215,10 @@ class ProgressTask(DjangoTask):  # type: ignore[type-arg]
             track=progress_track,
         )
         header = _add_job_header(options, job)
+        if task_id is not None and "owner" not in header and current_owner() is UNSET:
+            # Published by Celery itself (a chord's callback by ``chord_unlock``):
+            # a canvas member whose row its canvas made takes that row's owner and run.
+            header.update(lifecycle.planned_run(task_id))
         header.setdefault("token", new_run_token())
         if task_id is not None and not self.app.conf.task_always_eager:
             owner = header["owner"] if "owner" in header else current_owner()

@@ -17,7 +17,7 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 
-from celery_progress_tracker import lifecycle
+from celery_progress_tracker import lifecycle, rollups
 from celery_progress_tracker.access import (
     anonymous_may_act,
     anonymous_may_read,
@@ -133,7 +133,13 @@ def job_cancel(request: HttpRequest, job_id: str) -> HttpResponse:
     if job.is_stale():  # it reads as failed
         return finished
     try:
-        job.request_cancel()
+        if rollups.is_rollup(job):
+            # Every unfinished member of the group, chord or chain.
+            if not lifecycle.cancel_rollup(job, rollups.member_ids(job.job_id)):
+                return finished
+            job.refresh_from_db()
+        else:
+            job.request_cancel()
     except InvalidTransition:
         return finished
     except SSEProgress.DoesNotExist:

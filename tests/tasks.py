@@ -182,3 +182,38 @@ def retry_limited(self: ProgressTask) -> str:
     if self.request.retries == 0:
         raise self.retry(exc=ValueError("busy"), countdown=0.5, max_retries=1)
     return "done"
+
+
+@shared_task(base=ProgressTask, bind=True, name="tests.split_into")
+def split_into(self: ProgressTask, parts: int, items: int) -> None:
+    """Replaced by a group of ``parts`` jobs of ``items`` items each."""
+    from celery import group
+
+    self.progress(1, "Splitting")
+    raise self.replace(group(count.si(items) for _ in range(parts)))
+
+
+@shared_task(base=ProgressTask, bind=True, name="tests.pipe")
+def pipe(self: ProgressTask, previous: Any, items: int) -> int:
+    """A chain step: counts ``items`` and returns them."""
+    self.set_total(items)
+    for _ in range(items):
+        self.progress(1, f"{self.request.id} counting")
+    return items
+
+
+@shared_task(base=ProgressTask, bind=True, name="tests.summary")
+def summary(self: ProgressTask, counts: list[int]) -> int:
+    """A chord callback: one item per header result."""
+    self.set_total(len(counts))
+    self.progress(len(counts), "summed")
+    return sum(counts)
+
+
+@shared_task(base=ProgressTask, bind=True, name="tests.split_into_steps")
+def split_into_steps(self: ProgressTask, first: int, then: int) -> None:
+    """Replaced by a chain of two ``pipe`` steps."""
+    from celery import chain
+
+    self.progress(1, "Splitting")
+    raise self.replace(chain(pipe.si(None, first), pipe.s(then)))

@@ -173,6 +173,31 @@ class Migration(migrations.Migration):
                     ),
                 ),
                 (
+                    "kind",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("", "task"),
+                            ("group", "group"),
+                            ("chord", "chord"),
+                            ("chain", "chain"),
+                        ],
+                        default="",
+                        max_length=10,
+                        verbose_name="kind",
+                    ),
+                ),
+                (
+                    "rollup_id",
+                    models.CharField(
+                        blank=True,
+                        default="",
+                        help_text="The roll-up job (group, chord or chain) this job is counted in.",
+                        max_length=255,
+                        verbose_name="roll-up id",
+                    ),
+                ),
+                (
                     "user",
                     models.ForeignKey(
                         blank=True,
@@ -213,6 +238,11 @@ class Migration(migrations.Migration):
                         condition=models.Q(("root_id", ""), _negated=True),
                         fields=["root_id"],
                         name="cpt_root_idx",
+                    ),
+                    models.Index(
+                        condition=models.Q(("rollup_id", ""), _negated=True),
+                        fields=["rollup_id"],
+                        name="cpt_rollup_idx",
                     ),
                 ],
             },
