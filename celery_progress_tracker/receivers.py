@@ -30,7 +30,14 @@ logger = logging.getLogger(__name__)
 BEAT_HEADERS = ("celery_beat_task", "periodic_task_name")
 
 
+#: Set in a beat process: whatever it publishes is a scheduled run (Celery 5.4's
+#: scheduler puts no header on its messages; later releases add ``celery_beat_task``).
+_in_beat = False
+
+
 def _scheduled(headers: Any) -> bool:
+    if _in_beat:
+        return True
     return isinstance(headers, dict) and any(headers.get(name) for name in BEAT_HEADERS)
 
 
@@ -341,6 +348,11 @@ def on_worker_process_init(**kwargs: Any) -> None:
     _in_pool_child = True
 
 
+def on_beat_init(sender: Any = None, **kwargs: Any) -> None:
+    global _in_beat
+    _in_beat = True
+
+
 RECEIVERS = (
     (signals.before_task_publish, on_before_task_publish),
     (signals.task_prerun, on_task_prerun),
@@ -350,6 +362,7 @@ RECEIVERS = (
     (signals.task_revoked, on_task_revoked),
     (signals.task_postrun, on_task_postrun),
     (signals.worker_process_init, on_worker_process_init),
+    (signals.beat_init, on_beat_init),
 )
 
 
