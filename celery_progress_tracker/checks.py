@@ -9,9 +9,13 @@ from django.core import checks
 from django.utils.module_loading import import_string
 
 from celery_progress_tracker.conf import DEFAULTS, PREFIX, THEMES
+from celery_progress_tracker.middleware import ProgressOwnerMiddleware
 
 #: Celery's default ``worker_lost_wait``: a lost child is reported this late.
 WORKER_LOST_WAIT = 10.0
+
+#: The middleware through which a request's user reaches the publish hook.
+OWNER_MIDDLEWARE = "celery_progress_tracker.middleware.ProgressOwnerMiddleware"
 
 
 def _value(name: str) -> Any:
@@ -140,5 +144,42 @@ def _check_timing() -> list[checks.CheckMessage]:
     return warnings
 
 
+def _is_owner_middleware(path: Any) -> bool:
+    if path == OWNER_MIDDLEWARE:
+        return True
+    try:
+        middleware = import_string(str(path))
+    except ImportError:
+        return False  # Django itself reports a middleware it cannot import
+    return isinstance(middleware, type) and issubclass(middleware, ProgressOwnerMiddleware)
+
+
+def check_owner_middleware(**kwargs: Any) -> list[checks.CheckMessage]:
+    """Warn when jobs started in requests can never get the request's user as owner.
+
+    The request's user reaches the publish hook only through
+    ``ProgressOwnerMiddleware`` (or a subclass): without it a job started in a
+    view has no owner, unless each call passes ``progress_owner=``, which no
+    check can see. Where it sits in ``MIDDLEWARE`` does not matter: the user is
+    read when a task is published, inside the view.
+    """
+    middleware = getattr(django_settings, "MIDDLEWARE", None) or []
+    if any(_is_owner_middleware(path) for path in middleware):
+        return []
+    return [
+        checks.Warning(
+            f"{OWNER_MIDDLEWARE} is not in MIDDLEWARE: jobs started in a request get no"
+            " owner, so the user who started one cannot read it (the bar waits 10 s,"
+            " then says the job does not exist, while it runs).",
+            hint=f"Add {OWNER_MIDDLEWARE!r} to MIDDLEWARE, after"
+            " 'django.contrib.auth.middleware.AuthenticationMiddleware'. If every"
+            " job started in a view names its owner (progress_owner=), silence"
+            " this check: SILENCED_SYSTEM_CHECKS = ['celery_progress_tracker.W010'].",
+            id="celery_progress_tracker.W010",
+        )
+    ]
+
+
 def register() -> None:
     checks.register(check_settings, "celery_progress_tracker")
+    checks.register(check_owner_middleware, "celery_progress_tracker")

@@ -9,6 +9,7 @@ import pytest
 from django.db import connection
 from django.test import Client
 
+from celery_progress_tracker.checks import OWNER_MIDDLEWARE, check_owner_middleware
 from celery_progress_tracker.models import SSEProgress
 from tests.conftest import row, wait_for, wait_status
 
@@ -32,6 +33,33 @@ def test_request_user_owns_the_job_without_extra_code(worker: Any, django_user_m
     assert row(job_id).user_id == alice.pk  # from the publish, before any worker
     job = wait_status(job_id, "completed")
     assert job.user_id == alice.pk
+
+
+def test_without_the_middleware_the_user_cannot_read_the_job_check_w010_says_so(
+    worker: Any, django_user_model: Any, settings: Any
+) -> None:
+    alice = django_user_model.objects.create_user("alice")
+    settings.MIDDLEWARE = [m for m in settings.MIDDLEWARE if m != OWNER_MIDDLEWARE]
+    client = Client()
+    client.force_login(alice)
+    job_id = client.post("/start/").json()["job_id"]
+    assert wait_status(job_id, "completed").user_id is None
+    answer = client.get(f"/core/sse-progress/{job_id}/")
+    assert (answer.status_code, answer.json()["error"]) == (404, "not_found")
+    assert [w.id for w in check_owner_middleware()] == ["celery_progress_tracker.W010"]
+
+
+def test_the_middleware_before_authentication_still_sees_the_user(
+    worker: Any, django_user_model: Any, settings: Any
+) -> None:
+    bob = django_user_model.objects.create_user("bob")
+    others = [m for m in settings.MIDDLEWARE if m != OWNER_MIDDLEWARE]
+    settings.MIDDLEWARE = [OWNER_MIDDLEWARE, *others]  # first: the user is read at publish
+    client = Client()
+    client.force_login(bob)
+    job_id = client.post("/start/").json()["job_id"]
+    assert wait_status(job_id, "completed").user_id == bob.pk
+    assert client.get(f"/core/sse-progress/{job_id}/").status_code == 200
 
 
 def test_anonymous_request_gives_an_ownerless_job(worker: Any) -> None:
