@@ -33,6 +33,7 @@ from celery_progress_tracker.params import (
     BadParameter,
     ListParams,
     is_valid_job_id,
+    list_query,
     parse_list_params,
 )
 from celery_progress_tracker.responses import (
@@ -176,11 +177,11 @@ def _filtered(params: ListParams, *, active_only: bool) -> SSEProgressQuerySet:
 
 def _job_list(request: HttpRequest, *, active_only: bool) -> HttpResponse:
     user = request_user(request)
-    lookup = "job_id" in request.GET
-    if not user.is_authenticated and not (lookup and anonymous_may_read()):
-        return _not_authenticated()
     try:
-        params = parse_list_params(request.GET)
+        query = list_query(request)
+        if not user.is_authenticated and not ("job_id" in query and anonymous_may_read()):
+            return _not_authenticated()
+        params = parse_list_params(query)
     except BadParameter as exc:
         return json_error(exc.code, exc.message)
     jobs = _filtered(params, active_only=active_only)
