@@ -63,7 +63,7 @@ def run(args: argparse.Namespace, log_dir: Path) -> dict[str, Any]:
     call_command("migrate", verbosity=0)
     call_command("migrate", database="big", verbosity=0)
 
-    from benchmarks import latency, many_jobs, read_path, web, write_path
+    from benchmarks import latency, many_jobs, read_path, rollup, web, write_path
 
     queue = f"cpt-bench-{os.environ['BENCH_RUN_ID']}-{args.backend}"
     redis_url = os.environ.get("BENCH_REDIS_URL") if args.backend == "postgres" else None
@@ -103,6 +103,8 @@ def run(args: argparse.Namespace, log_dir: Path) -> dict[str, Any]:
         bases = {1_000: (base, "default"), args.big_rows: (big_base, "big")}
         results["read"] = read_path.measure(bases, session, args.wrk_seconds, args.read_repeat)
         big_gunicorn.stop()
+        _say("roll-up read")
+        results["rollup"] = rollup.measure(reads=40 * args.read_repeat)
         worker = services.start_worker("latency-worker", {}, log_dir, queue=queue)
         try:
             _wait_worker(queue)

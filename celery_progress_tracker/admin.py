@@ -75,7 +75,7 @@ class JobAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         "created_at",
         "completed_at",
     )
-    list_filter = ("status", "end_reason", "task_type", OwnerFilter)
+    list_filter = ("status", "end_reason", "kind", "task_type", OwnerFilter)
     search_fields = ("job_id", "task_type")
     list_select_related = ("user",)
     date_hierarchy = "created_at"
@@ -88,10 +88,11 @@ class JobAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         "status",
         "end_reason",
         "error",
+        "public_error",
         "current_message",
         ("total_items", "processed_items", "failed_items"),
         "metadata",
-        "related_jobs",
+        ("kind", "related_jobs"),
         ("created_at", "started_at", "completed_at", "updated_at"),
         ("retries", "has_heartbeat", "cancel_requested_at", "due_at"),
     )
@@ -165,11 +166,22 @@ class JobAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
     @admin.display(description=_("related jobs"))
     def related_jobs(self, job: SSEProgress) -> str:
-        """Links to the jobs of the same canvas: its parent, its group, its workflow."""
+        """Links to the jobs of the same canvas: its roll-up or members, parent, group, workflow."""
         changelist = reverse(
             f"{self.admin_site.name}:celery_progress_tracker_sseprogress_changelist"
         )
         links = []
+        if job.kind:  # a roll-up row: the jobs it counts
+            members = f"{changelist}?{urlencode({'rollup_id': job.job_id})}"
+            links.append((members, _("its member jobs")))
+        if job.rollup_id and job.rollup_id != job.job_id:
+            rollup = SSEProgress.objects.filter(job_id=job.rollup_id).values_list("pk", flat=True)
+            if rollup:
+                url = reverse(
+                    f"{self.admin_site.name}:celery_progress_tracker_sseprogress_change",
+                    args=[rollup[0]],
+                )
+                links.append((url, _("its canvas")))
         if job.parent_id:
             parent = SSEProgress.objects.filter(job_id=job.parent_id).values_list("pk", flat=True)
             if parent:

@@ -17,7 +17,7 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 
-from celery_progress_tracker import lifecycle
+from celery_progress_tracker import lifecycle, rollups
 from celery_progress_tracker.access import (
     anonymous_may_act,
     anonymous_may_read,
@@ -33,6 +33,7 @@ from celery_progress_tracker.params import (
     BadParameter,
     ListParams,
     is_valid_job_id,
+    list_query,
     parse_list_params,
 )
 from celery_progress_tracker.responses import (
@@ -133,7 +134,13 @@ def job_cancel(request: HttpRequest, job_id: str) -> HttpResponse:
     if job.is_stale():  # it reads as failed
         return finished
     try:
-        job.request_cancel()
+        if rollups.is_rollup(job):
+            # Every unfinished member of the group, chord or chain.
+            if not lifecycle.cancel_rollup(job, rollups.member_ids(job.job_id)):
+                return finished
+            job.refresh_from_db()
+        else:
+            job.request_cancel()
     except InvalidTransition:
         return finished
     except SSEProgress.DoesNotExist:
@@ -170,11 +177,11 @@ def _filtered(params: ListParams, *, active_only: bool) -> SSEProgressQuerySet:
 
 def _job_list(request: HttpRequest, *, active_only: bool) -> HttpResponse:
     user = request_user(request)
-    lookup = "job_id" in request.GET
-    if not user.is_authenticated and not (lookup and anonymous_may_read()):
-        return _not_authenticated()
     try:
-        params = parse_list_params(request.GET)
+        query = list_query(request)
+        if not user.is_authenticated and not ("job_id" in query and anonymous_may_read()):
+            return _not_authenticated()
+        params = parse_list_params(query)
     except BadParameter as exc:
         return json_error(exc.code, exc.message)
     jobs = _filtered(params, active_only=active_only)

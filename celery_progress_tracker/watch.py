@@ -115,7 +115,11 @@ class JobWatch:
         for job in query.order_by("created_at", "pk"):
             seen.add(job.job_id)
             if self._readable(job):
-                self.states[job.job_id] = job_to_dict(job, now)
+                state = job_to_dict(job, now)
+                if self.user is None and job.error:
+                    # An operator reads the failure in full; a user, as the API shows it.
+                    state["error"] = job.error
+                self.states[job.job_id] = state
         for job_id in ids - seen:
             if job_id in self.states:
                 self.states[job_id] = {**self.states[job_id], "status": GONE}

@@ -155,7 +155,10 @@ def test_recipe_emails_the_owner_from_a_real_worker(worker: Any) -> None:
     assert by_subject["Your job is done"].to == ["ann@example.com"]
     assert f"tests.count {done.id}: completed" in by_subject["Your job is done"].body
     assert "3 processed, 0 failed of 3" in by_subject["Your job is done"].body
-    assert "RuntimeError: boom after 2 items" in by_subject["Your job failed"].body
+    # The user reads the failure as the API shows it, not the row's full error.
+    failure = by_subject["Your job failed"].body
+    assert f"The job failed (reference {failed.id[:8]})." in failure
+    assert "RuntimeError" not in failure
     assert len(mail.outbox) == 2  # once each; the owner-less job sent nothing
 
 
@@ -174,3 +177,34 @@ def test_an_eager_run_inside_a_transaction_announces_at_its_commit(
         transaction.set_rollback(True)
     assert [job_id for job_id, *_ in announced] == [result.id]
     assert rolled_back.id != result.id
+
+
+@pytest.mark.core
+def test_canvas_steps_never_run_and_roll_ups_are_announced(
+    worker: Any, announced: list[tuple[str, str, int]]
+) -> None:
+    from celery import chain, group
+
+    from celery_progress_tracker.ownership import progress_owner
+    from celery_progress_tracker.testing import ProgressClient
+
+    alice = get_user_model().objects.create_user("alice")
+    with progress_owner(alice):
+        steps = chain(tasks.pipe.s(None, 1), tasks.fail_after.si(1), tasks.pipe.s(2))
+        result = steps.apply_async()
+    # The last step never runs: closed as failed (never started), announced all the same.
+    assert_job(result.id, status="failed")
+    chain_ids = [result.parent.parent.id, result.parent.id, result.id]
+    wait_for(lambda: {job_id for job_id, *_ in announced} >= set(chain_ids))
+    assert sorted((job_id, status) for job_id, status, _ in announced) == sorted(
+        zip(chain_ids, ["completed", "failed", "failed"], strict=True)
+    )
+    announced.clear()
+    with progress_owner(alice):
+        parts = group(tasks.count.si(1), tasks.fail_after.si(1)).apply_async()
+    for member in parts.results:
+        assert_job(member.id, status="completed" if member.id == parts.results[0].id else "failed")
+    # The group's own row closes when it is read (every member has ended).
+    assert ProgressClient(alice).job(parts.id)["status"] == "failed"
+    wait_for(lambda: len(announced) == 3)
+    assert sorted(status for job_id, status, _ in announced if job_id == parts.id) == ["failed"]

@@ -89,6 +89,13 @@ def test_user_reads_by_the_api_rules(django_user_model: Any) -> None:
         call_command("progress_watch", "alice-1", "--user", "boss")
     with pytest.raises(CommandError, match="no such job: system-1"):
         call_command("progress_watch", "system-1", "--user", "alice")
+    # A failure reads in full for an operator, as the API shows it for a user.
+    finished_job("alice-2", "mark_as_failed", user=alice)
+    SSEProgress.objects.filter(job_id="alice-2").update(error="KeyError: 'secret'")
+    status, out = watch("alice-2")
+    assert status == 1 and "KeyError: 'secret'" in out
+    status, out = watch("alice-2", "--user", "alice")
+    assert status == 1 and "secret" not in out and "alice-2 - failed" in out
     with override_settings(PROGRESS_TRACKER_STAFF_SEES_ALL=True):
         assert watch("alice-1", "--user", "boss")[0] == 0
     with override_settings(PROGRESS_TRACKER_ANONYMOUS_OWNERLESS=True):

@@ -7,7 +7,7 @@ import time
 from django.db import connection
 from django.http import HttpRequest, JsonResponse
 
-from tests.cookiecutter.jobs.tasks import import_statement
+from tests.cookiecutter.jobs.tasks import import_statement, orchestrate
 
 
 def start_import(request: HttpRequest) -> JsonResponse:
@@ -24,3 +24,9 @@ def start_failing(request: HttpRequest) -> JsonResponse:
     """An import that fails at line 4 of 10 (raised here when Celery runs eagerly)."""
     result = import_statement.delay(10, 0.0, 4)
     return JsonResponse({"job_id": result.id})
+
+
+def start_orchestrate(request: HttpRequest) -> JsonResponse:
+    """A plain task that starts imports (``how``: see ``orchestrate``)."""
+    result = orchestrate.delay(2, request.POST.get("how", "apply_async"))
+    return JsonResponse({"task_id": result.id})
