@@ -31,7 +31,6 @@ from celery_progress_tracker.models import (
     ACTIVE_STATUSES,
     EndReason,
     SSEProgress,
-    Status,
     SystemJob,
 )
 from celery_progress_tracker.params import BadParameter, is_valid_job_id, parse_list_params
@@ -66,6 +65,7 @@ class JobAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     list_display = (
         "job_id",
         "task_type",
+        "status",
         "progress",
         "end_reason",
         "user",
@@ -146,15 +146,14 @@ class JobAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
             fallback,
         )
 
-    @admin.display(description=_("progress"), ordering="status")
+    @admin.display(description=_("progress"))
     def progress(self, job: SSEProgress) -> str:
-        """Percentage and status; a live bar while the job is active."""
+        """The percentage; a live bar (percentage and status) while the job is active."""
         data = job_to_dict(job, timezone.now())
         text = format_html(
-            "<span class='cpt-status' data-status='{}'>{}% {}</span>",
+            "<span class='cpt-percent' data-status='{}'>{}%</span>",
             data["status"],
             data["progress_percentage"],
-            Status(data["status"]).label,
         )
         if not job.is_active:
             return text

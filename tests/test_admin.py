@@ -45,7 +45,10 @@ def test_changelist_search_filters_and_progress_column(
     page = admin_client.get(JOBS, {"owner": "user"}).content.decode()
     assert "edi-1" in page and "mail-1" not in page
     page = admin_client.get(JOBS).content.decode()
-    assert "25% in progress" in page and "100% completed" in page
+    assert '<td class="field-status">in progress</td>' in page
+    assert '<td class="field-status">completed</td>' in page
+    assert "data-status='in_progress'>25%</span>" in page
+    assert "data-status='completed'>100%</span>" in page
     # A live bar for the running job only, polling the admin's own JSON view.
     assert page.count("data-progress-job-id=") == 1
     assert f"data-progress-api-base='{JOBS}progress-api/'" in page
