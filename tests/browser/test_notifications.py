@@ -67,7 +67,7 @@ def test_a_job_ending_in_a_hidden_tab_shows_a_notification(
     browser.wait_for_status("#notified", "in_progress")
     page.evaluate("window.setHidden(true)")
     gate.touch()
-    # Hidden, the bar still polls (the others pause) and notifies when its job ends.
+    # Hidden, the bar still polls (with the bars sharing its poll) and notifies at the end.
     page.wait_for_function("window.shown.length > 0", timeout=TIMEOUT_MS)
     assert page.evaluate("window.shown") == [["Export", "Completed", notified.id]]
     wait_status(quiet.id, "completed")
