@@ -26,7 +26,7 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from celery_progress_tracker import lifecycle
+from celery_progress_tracker import lifecycle, rollups
 from celery_progress_tracker.models import (
     ACTIVE_STATUSES,
     EndReason,
@@ -211,13 +211,16 @@ class JobAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
     @admin.action(description=_("Cancel the selected running jobs"), permissions=["cancel"])
     def cancel_jobs(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
-        """Ask each active job to stop (a pending one ends at once), as the API's cancel does."""
-        active = queryset.filter(status__in=ACTIVE_STATUSES).values_list("job_id", flat=True)
-        asked = sum(
-            1
-            for job_id in active
-            if lifecycle.request_stop(job_id, EndReason.CANCELLED) is not None
-        )
+        """Ask each active job to stop (a pending one ends at once), as the API's cancel does.
+
+        A canvas's roll-up (a group, a chord, a chain) cancels its unfinished members.
+        """
+        asked = 0
+        for job in queryset.filter(status__in=ACTIVE_STATUSES):
+            if rollups.is_rollup(job):
+                asked += lifecycle.cancel_rollup(job, rollups.member_ids(job.job_id))
+            else:
+                asked += lifecycle.request_stop(job.job_id, EndReason.CANCELLED) is not None
         ended = queryset.count() - asked
         self._report(
             request,

@@ -144,3 +144,20 @@ def test_the_bars_json_view(admin_client: Client, django_user_model: Any) -> Non
     bad = admin_client.get(f"{JOBS}progress-api/", {"job_id": "bob-1", "page": "0"})
     assert bad.status_code == 400 and "error" in bad.json()
     assert Client().get(f"{JOBS}progress-api/bob-1/").status_code == 302
+
+
+def test_cancel_action_on_a_group_cancels_its_members(admin_client: Client) -> None:
+    from celery import group
+
+    from tests import tasks
+    from tests.conftest import RUN_ID
+
+    # Published to a queue no worker reads: the members wait, pending.
+    parts = group(tasks.count.si(1) for _ in range(2)).apply_async(queue=f"cpt-{RUN_ID}-nobody")
+    rollup = SSEProgress.objects.get(job_id=parts.id)
+    response = admin_client.post(
+        JOBS, {"action": "cancel_jobs", "_selected_action": [rollup.pk]}, follow=True
+    )
+    assert "Cancel requested for 1 job." in response.content.decode()
+    statuses = SSEProgress.objects.filter(job_id__in=[parts.id, *(r.id for r in parts.results)])
+    assert sorted(statuses.values_list("status", flat=True)) == ["cancelled"] * 3
