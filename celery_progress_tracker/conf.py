@@ -41,6 +41,9 @@ DEFAULTS: dict[str, Any] = {
     "ANONYMOUS_OWNERLESS": False,
     # Let staff users read (not delete or cancel) every user's jobs by id.
     "STAFF_SEES_ALL": False,
+    # Let staff users read and list the jobs that have no owner ("system" jobs:
+    # started by beat, a management command or a script).
+    "STAFF_SEES_SYSTEM_JOBS": False,
     # Dotted path to a callable ``(request, job) -> bool`` deciding whether a
     # request may read, delete and cancel a job; replaces the owner rule when
     # set. Lists without ``?job_id=`` always show the user's own jobs.
@@ -100,6 +103,10 @@ class Settings:
     @property
     def STAFF_SEES_ALL(self) -> bool:
         return bool(self._get("STAFF_SEES_ALL"))
+
+    @property
+    def STAFF_SEES_SYSTEM_JOBS(self) -> bool:
+        return bool(self._get("STAFF_SEES_SYSTEM_JOBS"))
 
     @property
     def PERMISSION(self) -> Callable[..., bool] | None:

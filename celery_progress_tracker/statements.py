@@ -1,0 +1,214 @@
+"""The SQL of the polling API's hot paths, built once per database and reused.
+
+A detail poll with a database session is one statement: the session row, the
+job and its owner's ``password`` and ``is_active``. A list is the page with its
+total (a window count) and, beside it, the same two owner columns. The columns
+are taken from the models, so a field added to ``SSEProgress`` is read (and
+reaches ``serializers.job_to_dict``) with no change here; the ORM compiles
+nothing per poll: rows become instances through the converters the ORM itself
+would apply.
+
+Whether a statement may answer for ``django.contrib.auth`` is decided by
+:mod:`celery_progress_tracker.access`; this module only reads.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.contrib.sessions.models import Session
+from django.db import connections
+from django.db.models import Count, Field, Model, QuerySet, Window
+from django.db.models.functions import RowNumber
+
+from celery_progress_tracker.models import SSEProgress
+
+Converter = Callable[[Any, Any, Any], Any]
+
+
+@dataclass(frozen=True)
+class RowReader:
+    """Turns the job columns of a result row into an ``SSEProgress``, as the ORM would."""
+
+    alias: str
+    #: Where the job's columns start in a result row.
+    offset: int
+    attnames: tuple[str, ...]
+    #: (position among the job's columns, converters, expression) where converting is needed.
+    converters: tuple[tuple[int, tuple[Converter, ...], Any], ...]
+
+    def job(self, values: Sequence[Any]) -> SSEProgress:
+        row = list(values[self.offset : self.offset + len(self.attnames)])
+        connection = connections[self.alias]
+        for position, converters, expression in self.converters:
+            value = row[position]
+            for convert in converters:
+                value = convert(value, expression, connection)
+            row[position] = value
+        return SSEProgress.from_db(self.alias, list(self.attnames), row)
+
+    def job_or_none(self, values: Sequence[Any]) -> SSEProgress | None:
+        """The job, or ``None`` when an outer join found none (its primary key is null)."""
+        if values[self.offset + self.attnames.index(SSEProgress._meta.pk.attname)] is None:
+            return None
+        return self.job(values)
+
+
+@dataclass(frozen=True)
+class OwnerColumns:
+    """Where the owner's ``password`` and ``is_active`` come from (``None``: no column)."""
+
+    password: str
+    is_active: str | None
+
+
+@dataclass(frozen=True)
+class DetailStatement:
+    """``session_data, password, is_active, <job columns>`` for one session and one job."""
+
+    sql: str
+    reader: RowReader
+
+    def run(self, session_key: str, job_id: str, now: datetime) -> tuple[Any, ...] | None:
+        """The one result row, or ``None`` when the session does not exist or has expired."""
+        connection = connections[self.reader.alias]
+        expires_after = connection.ops.adapt_datetimefield_value(now)
+        with connection.cursor() as cursor:
+            cursor.execute(self.sql, (job_id, session_key, expires_after))
+            row = cursor.fetchone()
+        return None if row is None else tuple(row)
+
+
+def _quoter(alias: str) -> Callable[[str], str]:
+    quote: Callable[[str], str] = connections[alias].ops.quote_name
+    return quote
+
+
+def _reader(alias: str, fields: Sequence[Field[Any, Any]], offset: int) -> RowReader:
+    connection = connections[alias]
+    converters = []
+    for position, field in enumerate(fields):
+        expression = field.get_col(SSEProgress._meta.db_table)
+        found = tuple(
+            connection.ops.get_db_converters(expression) + expression.get_db_converters(connection)
+        )
+        if found:
+            converters.append((position, found, expression))
+    return RowReader(alias, offset, tuple(field.attname for field in fields), tuple(converters))
+
+
+def owner_columns(user_model: type[Model]) -> OwnerColumns | None:
+    """The owner columns ``get_user`` looks at, or ``None`` if the model has no password."""
+    opts = user_model._meta
+    concrete = {field.name: field for field in opts.concrete_fields}
+    if "password" not in concrete:
+        return None
+    is_active = concrete.get("is_active")
+    active_column = None if is_active is None else is_active.column
+    return OwnerColumns(str(concrete["password"].column), active_column)
+
+
+def _owner_select(alias: str, owner: OwnerColumns, table: str) -> str:
+    q = _quoter(alias)
+    password = f"{table}.{q(owner.password)}"
+    is_active = "NULL" if owner.is_active is None else f"{table}.{q(owner.is_active)}"
+    return f"{password}, {is_active}"
+
+
+_cache: dict[tuple[Any, ...], DetailStatement] = {}
+_lock = threading.Lock()
+
+
+def detail_statement(alias: str, owner: OwnerColumns) -> DetailStatement:
+    """The detail poll's statement for database ``alias`` (built on first use)."""
+    user_model = get_user_model()
+    key = (alias, connections[alias].vendor, user_model, owner)
+    statement = _cache.get(key)
+    if statement is None:
+        with _lock:
+            statement = _cache.setdefault(key, _build_detail(alias, user_model, owner))
+    return statement
+
+
+def _column(model: type[Model], name: str) -> str:
+    field = model._meta.get_field(name)
+    assert isinstance(field, Field) and field.column
+    return field.column
+
+
+def _build_detail(alias: str, user_model: type[Model], owner: OwnerColumns) -> DetailStatement:
+    q = _quoter(alias)
+    fields = list(SSEProgress._meta.concrete_fields)
+    job_columns = ", ".join(f"j.{q(str(field.column))}" for field in fields)
+    sql = (
+        f"SELECT s.{q(_column(Session, 'session_data'))},"
+        f" {_owner_select(alias, owner, 'u')}, {job_columns}"
+        f" FROM {q(Session._meta.db_table)} s"
+        f" LEFT OUTER JOIN {q(SSEProgress._meta.db_table)} j"
+        f" ON j.{q(_column(SSEProgress, 'job_id'))} = %s"
+        f" LEFT OUTER JOIN {q(user_model._meta.db_table)} u"
+        f" ON u.{q(_column(user_model, user_model._meta.pk.name))}"
+        f" = j.{q(_column(SSEProgress, 'user'))}"
+        f" WHERE s.{q(_column(Session, 'session_key'))} = %s"
+        f" AND s.{q(_column(Session, 'expire_date'))} > %s"
+    )
+    return DetailStatement(sql, _reader(alias, fields, offset=3))
+
+
+@dataclass(frozen=True)
+class OwnedPage:
+    """One page of a user's jobs, the total, and the owner's columns (``None`` if no user)."""
+
+    owner: tuple[Any, Any] | None
+    jobs: list[SSEProgress]
+    total: int | None
+
+
+TOTAL = "cpt_total"
+POSITION = "cpt_position"
+
+
+def owned_page(
+    jobs: QuerySet[SSEProgress],
+    user_pk: Any,
+    owner: OwnerColumns,
+    start: int,
+    size: int | None,
+) -> OwnedPage:
+    """``jobs`` (already filtered to the user's), sliced, with the user's owner columns.
+
+    One statement: the user's row, left-joined to the page, so the owner's
+    columns come back even when the page is empty. ``total`` is ``None`` when
+    the page is empty (no job, or a page past the last).
+    """
+    alias = jobs.db
+    q = _quoter(alias)
+    fields = list(SSEProgress._meta.concrete_fields)
+    ordering: list[Any] = list(jobs.query.order_by)
+    page = jobs.annotate(
+        **{TOTAL: Window(Count("*")), POSITION: Window(RowNumber(), order_by=ordering)}
+    ).values_list(*(field.attname for field in fields), TOTAL, POSITION)
+    if size is not None:
+        page = page[start : start + size]
+    inner_sql, inner_params = page.query.get_compiler(using=alias).as_sql()
+    user_opts = get_user_model()._meta
+    sql = (
+        f"SELECT {_owner_select(alias, owner, 'u')}, p.*"
+        f" FROM {q(user_opts.db_table)} u LEFT OUTER JOIN ({inner_sql}) p ON 1 = 1"
+        f" WHERE u.{q(_column(get_user_model(), user_opts.pk.name))} = %s"
+        f" ORDER BY p.{q(POSITION)}"
+    )
+    with connections[alias].cursor() as cursor:
+        cursor.execute(sql, (*inner_params, user_pk))
+        rows = cursor.fetchall()
+    if not rows:
+        return OwnedPage(None, [], None)
+    reader = _reader(alias, fields, offset=2)
+    found = [reader.job(row) for row in rows if row[-1] is not None]
+    total = rows[0][-2]
+    return OwnedPage((rows[0][0], rows[0][1]), found, None if total is None else int(total))
