@@ -276,6 +276,7 @@ def _logged_in_owner(
 
 
 def _unread_database_session(request: HttpRequest) -> DatabaseSessionStore | None:
+    """The request's database session if it has not been read yet and can be joined."""
     session = getattr(request, "session", None)
     if type(session) is not DatabaseSessionStore or hasattr(session, "_session_cache"):
         return None
@@ -289,27 +290,35 @@ def _unread_database_session(request: HttpRequest) -> DatabaseSessionStore | Non
 def _owned_by_session(request: HttpRequest, job_id: str) -> tuple[bool, Any]:
     """Whether the session's user owns ``job_id``, read in one statement, and the job.
 
-    The job is ``_UNKNOWN`` when the statement could not be used, else the job
-    or ``None``. The session read is kept on ``request.session``, as its own
-    load would, so whatever follows does not read it again.
+    A database session is read in the same statement, and kept on
+    ``request.session`` as its own load would keep it, so whatever follows does
+    not read it again; a session kept elsewhere (a cache, a cookie) is read
+    first, as ``request.user`` would. The job is ``_UNKNOWN`` when the
+    statement could not be used, else the job or ``None``.
     """
     columns = _shortcut_columns(request)
-    session = _unread_database_session(request) if columns is not None else None
+    session = getattr(request, "session", None)
     if columns is None or session is None:
         return False, _UNKNOWN
-    statement = statements.detail_statement(settings.DATABASE_ALIAS, columns)
+    database_session = _unread_database_session(request)
+    with_session = database_session is not None
+    if not with_session and session.get(BACKEND_SESSION_KEY) != MODEL_BACKEND:
+        return False, _UNKNOWN  # not a ModelBackend login: nothing to gain
+    statement = statements.detail_statement(
+        settings.DATABASE_ALIAS, columns, with_session=with_session
+    )
     row = statement.run(str(session.session_key), job_id, timezone.now())
-    session.accessed = True
-    if row is None:  # what SessionStore.load() does with a missing or expired session
-        session._session_key = None
-        session._session_cache = {}  # type: ignore[attr-defined]
-        return False, _UNKNOWN
-    data = session.decode(row[0])
-    session._session_cache = data  # type: ignore[attr-defined]
-    job = statement.reader.job_or_none(row)
-    if job is None:
+    if database_session is not None:
+        database_session.accessed = True
+        if row is None:  # what SessionStore.load() does with a missing or expired session
+            database_session._session_key = None
+            database_session._session_cache = {}  # type: ignore[attr-defined]
+            return False, _UNKNOWN
+        database_session._session_cache = database_session.decode(row[0])  # type: ignore[attr-defined]
+    job = None if row is None else statement.reader.job_or_none(row)
+    if row is None or job is None:
         return False, None
-    return _logged_in_owner(data, job.user_id, row[1], row[2]), job
+    return _logged_in_owner(session, job.user_id, row[1], row[2]), job
 
 
 def _session_users_page(

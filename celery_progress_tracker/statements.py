@@ -69,17 +69,32 @@ class OwnerColumns:
 
 @dataclass(frozen=True)
 class DetailStatement:
-    """``session_data, password, is_active, <job columns>`` for one session and one job."""
+    """``session_data, password, is_active, <job columns>`` for one job.
+
+    With ``with_session`` the database session row is read too; without it
+    (a session kept elsewhere: the cache, a cookie) ``session_data`` is null.
+    """
 
     sql: str
     reader: RowReader
+    with_session: bool
 
     def run(self, session_key: str, job_id: str, now: datetime) -> tuple[Any, ...] | None:
-        """The one result row, or ``None`` when the session does not exist or has expired."""
+        """The one result row, or ``None`` when the session (or, without it, the job) is missing.
+
+        A database session that has expired is missing, as ``SessionStore.load()`` has it.
+        """
         connection = connections[self.reader.alias]
-        expires_after = connection.ops.adapt_datetimefield_value(now)
+        if self.with_session:
+            params: tuple[Any, ...] = (
+                job_id,
+                session_key,
+                connection.ops.adapt_datetimefield_value(now),
+            )
+        else:
+            params = (job_id,)
         with connection.cursor() as cursor:
-            cursor.execute(self.sql, (job_id, session_key, expires_after))
+            cursor.execute(self.sql, params)
             row = cursor.fetchone()
         return None if row is None else tuple(row)
 
@@ -124,14 +139,17 @@ _cache: dict[tuple[Any, ...], DetailStatement] = {}
 _lock = threading.Lock()
 
 
-def detail_statement(alias: str, owner: OwnerColumns) -> DetailStatement:
+def detail_statement(
+    alias: str, owner: OwnerColumns, *, with_session: bool = True
+) -> DetailStatement:
     """The detail poll's statement for database ``alias`` (built on first use)."""
     user_model = get_user_model()
-    key = (alias, connections[alias].vendor, user_model, owner)
+    key = (alias, connections[alias].vendor, user_model, owner, with_session)
     statement = _cache.get(key)
     if statement is None:
         with _lock:
-            statement = _cache.setdefault(key, _build_detail(alias, user_model, owner))
+            built = _build_detail(alias, user_model, owner, with_session)
+            statement = _cache.setdefault(key, built)
     return statement
 
 
@@ -141,23 +159,34 @@ def _column(model: type[Model], name: str) -> str:
     return field.column
 
 
-def _build_detail(alias: str, user_model: type[Model], owner: OwnerColumns) -> DetailStatement:
+def _build_detail(
+    alias: str, user_model: type[Model], owner: OwnerColumns, with_session: bool
+) -> DetailStatement:
     q = _quoter(alias)
     fields = list(SSEProgress._meta.concrete_fields)
     job_columns = ", ".join(f"j.{q(str(field.column))}" for field in fields)
+    owner_join = (
+        f" LEFT OUTER JOIN {q(user_model._meta.db_table)} u"
+        f" ON u.{q(_column(user_model, user_model._meta.pk.name))}"
+        f" = j.{q(_column(SSEProgress, 'user'))}"
+    )
+    if not with_session:
+        sql = (
+            f"SELECT NULL, {_owner_select(alias, owner, 'u')}, {job_columns}"
+            f" FROM {q(SSEProgress._meta.db_table)} j{owner_join}"
+            f" WHERE j.{q(_column(SSEProgress, 'job_id'))} = %s"
+        )
+        return DetailStatement(sql, _reader(alias, fields, offset=3), with_session)
     sql = (
         f"SELECT s.{q(_column(Session, 'session_data'))},"
         f" {_owner_select(alias, owner, 'u')}, {job_columns}"
         f" FROM {q(Session._meta.db_table)} s"
         f" LEFT OUTER JOIN {q(SSEProgress._meta.db_table)} j"
-        f" ON j.{q(_column(SSEProgress, 'job_id'))} = %s"
-        f" LEFT OUTER JOIN {q(user_model._meta.db_table)} u"
-        f" ON u.{q(_column(user_model, user_model._meta.pk.name))}"
-        f" = j.{q(_column(SSEProgress, 'user'))}"
+        f" ON j.{q(_column(SSEProgress, 'job_id'))} = %s{owner_join}"
         f" WHERE s.{q(_column(Session, 'session_key'))} = %s"
         f" AND s.{q(_column(Session, 'expire_date'))} > %s"
     )
-    return DetailStatement(sql, _reader(alias, fields, offset=3))
+    return DetailStatement(sql, _reader(alias, fields, offset=3), with_session)
 
 
 @dataclass(frozen=True)
