@@ -17,6 +17,7 @@ from celery import states as celery_states
 from celery_progress_tracker import lifecycle, tracker
 from celery_progress_tracker.exceptions import TaskCancelled
 from celery_progress_tracker.flusher import flusher
+from celery_progress_tracker.offloop import off_event_loop
 from celery_progress_tracker.ownership import HEADER, UNSET, current_owner
 from celery_progress_tracker.task import CANCELLED, REPLACED, ProgressTask, new_run_token
 from celery_progress_tracker.validation import clean_task_type
@@ -49,6 +50,7 @@ def _token(request: Any) -> str:
 # -- publish -------------------------------------------------------------------
 
 
+@off_event_loop  # send_task() from an async view: the row needs the database
 def on_before_task_publish(
     sender: str | None = None, headers: dict[str, Any] | None = None, **kwargs: Any
 ) -> None:
