@@ -37,7 +37,6 @@ from django.contrib.auth import (
     get_user_model,
 )
 from django.contrib.auth.base_user import AbstractBaseUser
-from django.contrib.auth.models import AnonymousUser
 from django.contrib.sessions.backends.db import SessionStore as DatabaseSessionStore
 from django.contrib.sessions.models import Session
 from django.core.exceptions import EmptyResultSet, ValidationError
@@ -48,7 +47,7 @@ from django.utils import timezone
 from django.utils.crypto import constant_time_compare, salted_hmac
 from django.utils.functional import SimpleLazyObject, empty
 
-from celery_progress_tracker import statements
+from celery_progress_tracker import authentication, statements
 from celery_progress_tracker.conf import settings
 from celery_progress_tracker.models import SSEProgress, SSEProgressQuerySet
 from celery_progress_tracker.params import is_valid_job_id
@@ -67,9 +66,8 @@ AUTH_HASH_SALT = "django.contrib.auth.models.AbstractBaseUser.get_session_auth_h
 
 
 def request_user(request: HttpRequest) -> Any:
-    """``request.user``, or an anonymous user when no authentication middleware set it."""
-    user = getattr(request, "user", None)
-    return AnonymousUser() if user is None else user
+    """The request's user by ``AUTHENTICATION`` (default: ``request.user``), or anonymous."""
+    return authentication.authenticate(request).user
 
 
 def anonymous_may_read() -> bool:
@@ -236,7 +234,7 @@ def _owner_columns(user_model: type[Model], manager: Any) -> OwnerColumns | None
 
 def _shortcut_columns(request: HttpRequest) -> OwnerColumns | None:
     """The owner columns to read, or ``None`` when the shortcut does not apply to ``request``."""
-    if settings.PERMISSION is not None:
+    if settings.PERMISSION is not None or not authentication.is_default():
         return None
     lazy_user = request.__dict__.get("user")
     if not isinstance(lazy_user, SimpleLazyObject) or lazy_user._wrapped is not empty:

@@ -48,6 +48,10 @@ DEFAULTS: dict[str, Any] = {
     # request may read, delete and cancel a job; replaces the owner rule when
     # set. Lists without ``?job_id=`` always show the user's own jobs.
     "PERMISSION": None,
+    # What authenticates API requests, tried in order: dotted paths to callables
+    # ``(request) -> user | None`` or to Django REST framework authentication
+    # classes; ``None`` is Django's session login alone.
+    "AUTHENTICATION": None,
     # Default and maximum page sizes of the list endpoints.
     "PAGE_SIZE": 20,
     "MAX_PAGE_SIZE": 100,
@@ -122,6 +126,10 @@ class Settings:
         if not callable(func):
             raise ImproperlyConfigured(f"{PREFIX}PERMISSION: {value!r} is not callable")
         return func
+
+    @property
+    def AUTHENTICATION(self) -> Any:
+        return self._get("AUTHENTICATION")
 
     @property
     def PAGE_SIZE(self) -> int:

@@ -25,6 +25,11 @@ from django.middleware.csrf import CsrfViewMiddleware
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 
+from celery_progress_tracker.authentication import (
+    AuthenticationFailed,
+    CsrfRejected,
+    csrf_applies,
+)
 from celery_progress_tracker.responses import json_error, method_not_allowed
 
 View = Callable[..., HttpResponse]
@@ -82,8 +87,9 @@ def api_view(*methods: str) -> Callable[[View], View]:
     """Make ``view`` an API endpoint answering ``methods`` (``GET`` implies ``HEAD``).
 
     Other methods get a 405 with ``Allow``; unsafe ones must pass the CSRF
-    check; a request Django refuses to read gets the JSON 400; every answer
-    is marked never to be cached; the view is exempt from
+    check when a session authenticates the request (always, by default); a
+    request Django refuses to read, or wrong credentials, get JSON errors;
+    every answer is marked never to be cached; the view is exempt from
     ``LoginRequiredMiddleware`` (it answers anonymous requests with a JSON 401).
     """
     allowed = tuple(methods) + (("HEAD",) if "GET" in methods else ())
@@ -95,13 +101,17 @@ def api_view(*methods: str) -> Callable[[View], View]:
             if method not in allowed:
                 return method_not_allowed(method, allowed)
             try:
-                if method not in SAFE_METHODS:
+                if method not in SAFE_METHODS and csrf_applies(request):
                     failure = csrf_failure(request)
                     if failure is not None:
                         return failure
                 return view(request, *args, **kwargs)
             except UNREADABLE as exc:  # e.g. 1,001 query parameters: JSON, not Django's HTML
                 return refused(request, exc)
+            except AuthenticationFailed as exc:
+                return json_error("not_authenticated", str(exc) or "Invalid credentials.")
+            except CsrfRejected as exc:
+                return json_error("csrf_failed", str(exc))
 
         return login_not_required(csrf_exempt(never_cache(endpoint)))
 
