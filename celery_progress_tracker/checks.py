@@ -111,6 +111,35 @@ def _check_authentication() -> list[checks.CheckMessage]:
     return []
 
 
+OWNER_MIDDLEWARE = "celery_progress_tracker.middleware.ProgressOwnerMiddleware"
+AUTH_MIDDLEWARE = "django.contrib.auth.middleware.AuthenticationMiddleware"
+
+
+def check_middleware(**kwargs: Any) -> list[checks.CheckMessage]:
+    """Jobs started in a request get its user only through ``ProgressOwnerMiddleware``."""
+    middleware = list(getattr(django_settings, "MIDDLEWARE", None) or [])
+    if OWNER_MIDDLEWARE not in middleware:
+        return [
+            checks.Warning(
+                f"{OWNER_MIDDLEWARE} is not in MIDDLEWARE: jobs started in a request get no"
+                " owner unless the code passes progress_owner=, so their users cannot see them.",
+                hint=f"Add it after {AUTH_MIDDLEWARE}, or silence this check if every enqueue"
+                " names its owner.",
+                id="celery_progress_tracker.W020",
+            )
+        ]
+    if AUTH_MIDDLEWARE in middleware and middleware.index(AUTH_MIDDLEWARE) > middleware.index(
+        OWNER_MIDDLEWARE
+    ):
+        return [
+            checks.Warning(
+                f"{OWNER_MIDDLEWARE} comes before {AUTH_MIDDLEWARE}: it cannot see the user.",
+                id="celery_progress_tracker.W021",
+            )
+        ]
+    return []
+
+
 def _check_timing() -> list[checks.CheckMessage]:
     flush, heartbeat, stale = (
         float(_value(n)) for n in ("FLUSH_INTERVAL", "HEARTBEAT_INTERVAL", "STALE_AFTER")
@@ -138,3 +167,4 @@ def _check_timing() -> list[checks.CheckMessage]:
 
 def register() -> None:
     checks.register(check_settings, "celery_progress_tracker")
+    checks.register(check_middleware, "celery_progress_tracker")

@@ -9,7 +9,7 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import SystemCheckError
 
-from celery_progress_tracker.checks import check_settings
+from celery_progress_tracker.checks import OWNER_MIDDLEWARE, check_middleware, check_settings
 from celery_progress_tracker.conf import settings as conf
 
 pytestmark = pytest.mark.core
@@ -75,3 +75,23 @@ def test_permission_setting_is_imported_or_refused(settings: Any) -> None:
 
 def allow_all(request: Any, job: Any) -> bool:
     return True
+
+
+def middleware_ids() -> list[str]:
+    return [message.id for message in check_middleware()]  # type: ignore[misc]
+
+
+def test_w020_jobs_started_in_requests_can_get_no_owner(settings: Any) -> None:
+    assert middleware_ids() == []
+    settings.MIDDLEWARE = [m for m in settings.MIDDLEWARE if m != OWNER_MIDDLEWARE]
+    assert middleware_ids() == ["celery_progress_tracker.W020"]
+    out = StringIO()
+    call_command("check", stdout=out, stderr=out)
+    assert "celery_progress_tracker.W020" in out.getvalue()
+
+
+def test_w021_the_owner_middleware_before_authentication(settings: Any) -> None:
+    settings.MIDDLEWARE = [OWNER_MIDDLEWARE] + [
+        m for m in settings.MIDDLEWARE if m != OWNER_MIDDLEWARE
+    ]
+    assert middleware_ids() == ["celery_progress_tracker.W021"]
