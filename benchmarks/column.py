@@ -97,12 +97,25 @@ def run(args: argparse.Namespace, log_dir: Path) -> dict[str, Any]:
         big_db = {"BENCH_SQLITE_NAME": os.environ["BENCH_SQLITE_BIG_NAME"]}
     gunicorn, base = services.start_gunicorn("gunicorn", {}, log_dir, WEB_WORKERS)
     big_gunicorn, big_base = services.start_gunicorn("gunicorn-big", big_db, log_dir, WEB_WORKERS)
+    # The other session engines, at the small size: cached_db needs the run's Redis.
+    engine_names = ["cached_db", "signed_cookies"] if redis_url else ["signed_cookies"]
+    engine_servers = {
+        name: services.start_gunicorn(
+            f"gunicorn-{name}", {"BENCH_SESSION_ENGINE": name}, log_dir, WEB_WORKERS
+        )
+        for name in engine_names
+    }
     try:
         session = web.login()
+        engines = {name: (url, web.login(engine=name)) for name, (_, url) in engine_servers.items()}
         _say("read path")
         bases = {1_000: (base, "default"), args.big_rows: (big_base, "big")}
-        results["read"] = read_path.measure(bases, session, args.wrk_seconds, args.read_repeat)
+        results["read"] = read_path.measure(
+            bases, session, args.wrk_seconds, args.read_repeat, engines
+        )
         big_gunicorn.stop()
+        for server, _ in engine_servers.values():
+            server.stop()
         worker = services.start_worker("latency-worker", {}, log_dir, queue=queue)
         try:
             _wait_worker(queue)
@@ -117,6 +130,8 @@ def run(args: argparse.Namespace, log_dir: Path) -> dict[str, Any]:
                 args.many_seconds, WEB_WORKERS, args.max_jobs,
             )  # fmt: skip
     finally:
+        for server, _ in engine_servers.values():
+            server.stop()
         big_gunicorn.stop()
         gunicorn.stop()
     return results
