@@ -26,7 +26,8 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import Any
 
 from django.conf import settings as django_settings
@@ -41,7 +42,7 @@ from django.contrib.sessions.backends.db import SessionStore as DatabaseSessionS
 from django.contrib.sessions.models import Session
 from django.core.exceptions import EmptyResultSet, ValidationError
 from django.db import router
-from django.db.models import Model, Q
+from django.db.models import Model, Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare, salted_hmac
@@ -49,8 +50,8 @@ from django.utils.functional import SimpleLazyObject, empty
 
 from celery_progress_tracker import authentication, statements
 from celery_progress_tracker.conf import settings
-from celery_progress_tracker.models import SSEProgress, SSEProgressQuerySet
-from celery_progress_tracker.params import is_valid_job_id
+from celery_progress_tracker.models import SSEProgress, SSEProgressQuerySet, Status
+from celery_progress_tracker.params import ListParams, is_valid_job_id
 from celery_progress_tracker.responses import json_error, not_found
 from celery_progress_tracker.statements import OwnerColumns
 
@@ -173,41 +174,62 @@ def job_to_act_on(request: HttpRequest, job_id: str) -> SSEProgress | HttpRespon
 
 @dataclass(frozen=True)
 class Page:
-    """Jobs a list shows, and how many there are in all (``None``: not counted)."""
+    """Jobs a list shows, and how many there are in all."""
 
     jobs: list[SSEProgress]
     total: int
 
 
+def listed_rows(
+    params: ListParams, *, active_only: bool, now: datetime | None = None
+) -> SSEProgressQuerySet:
+    """The rows a list request selects, newest first, before narrowing them to a user.
+
+    A running row whose worker is lost reads as failed (``job_to_dict``): it
+    is listed so, out of the active jobs and among the failed ones.
+    """
+    now = now or timezone.now()
+    jobs: SSEProgressQuerySet = _jobs().order_by("-created_at", "-id")
+    stale = _jobs().stale(now).values("pk")
+    if active_only:
+        jobs = jobs.active().exclude(pk__in=stale)
+    if params.statuses:
+        reported = jobs.filter(status__in=params.statuses)
+        if str(Status.IN_PROGRESS) in params.statuses:
+            reported = reported.exclude(pk__in=stale)
+        if str(Status.FAILED) in params.statuses and not active_only:
+            reported = reported | jobs.filter(pk__in=stale)
+        jobs = reported
+    if params.task_types:
+        jobs = jobs.filter(task_type__in=params.task_types)
+    if params.job_ids is not None:
+        jobs = jobs.filter(job_id__in=params.job_ids)
+    return jobs
+
+
 def readable_jobs(
-    request: HttpRequest,
-    jobs: SSEProgressQuerySet,
-    *,
-    job_ids: tuple[str, ...] | None,
-    start: int,
-    size: int,
+    request: HttpRequest, params: ListParams, *, active_only: bool
 ) -> Page | HttpResponse:
     """What a list shows this request: a page of its jobs, or the ``job_ids`` it may read.
 
-    ``jobs`` is filtered and ordered, not yet narrowed to a user. With a
-    database session and ``ModelBackend`` this costs two queries: the session,
-    then the page with its total and the owner's columns.
+    With a database session and ``ModelBackend`` this costs two queries: the
+    session, then the page with its total and the owner's columns.
     """
-    lookup = job_ids is not None
-    if job_ids is not None:
-        jobs = jobs.filter(job_id__in=job_ids)
-    page = _session_users_page(request, jobs, lookup=lookup, start=start, size=size)
+    lookup = params.job_ids is not None
+    start = (params.page - 1) * params.page_size
+    page = _session_users_page(request, params, active_only=active_only, start=start)
     if page is not None:
         return page
     user = request_user(request)
     if not user.is_authenticated and not (lookup and anonymous_may_read()):
         return not_authenticated()
+    jobs = listed_rows(params, active_only=active_only)
     if lookup:
-        found = [job for job in jobs if can_read(request, user, job)] if job_ids else []
+        found = [job for job in jobs if can_read(request, user, job)] if params.job_ids else []
         return Page(found, len(found))
     listed = listed_for(user, jobs)
     total = listed.count()
-    return Page(list(listed[start : start + size]) if total > start else [], total)
+    return Page(list(listed[start : start + params.page_size]) if total > start else [], total)
 
 
 # -- the session shortcut ------------------------------------------------------------
@@ -319,21 +341,35 @@ def _owned_by_session(request: HttpRequest, job_id: str) -> tuple[bool, Any]:
     return _logged_in_owner(session, job.user_id, row[1], row[2]), job
 
 
+def _session_data(request: HttpRequest) -> Mapping[str, Any] | None:
+    """The session's data; a database session not read yet is read by a prepared statement."""
+    database_session = _unread_database_session(request)
+    if database_session is None:
+        session: Mapping[str, Any] | None = getattr(request, "session", None)
+        return session
+    statement = statements.session_statement(settings.DATABASE_ALIAS)
+    data = statement.run(str(database_session.session_key), timezone.now())
+    database_session.accessed = True
+    if data is None:  # what SessionStore.load() does with a missing or expired session
+        database_session._session_key = None
+        database_session._session_cache = {}  # type: ignore[attr-defined]
+        return None
+    decoded: dict[str, Any] = database_session.decode(data)
+    database_session._session_cache = decoded  # type: ignore[attr-defined]
+    return decoded
+
+
 def _session_users_page(
-    request: HttpRequest,
-    jobs: SSEProgressQuerySet,
-    *,
-    lookup: bool,
-    start: int,
-    size: int,
+    request: HttpRequest, params: ListParams, *, active_only: bool, start: int
 ) -> Page | None:
     """The session's own jobs in one statement after the session's, or ``None`` (no shortcut)."""
+    lookup = params.job_ids is not None
     if sees_system_jobs_possible() or (
         lookup and (settings.ANONYMOUS_OWNERLESS or settings.STAFF_SEES_ALL)
     ):
         return None  # more than the user's own rows may be shown: ask request.user
     columns = _shortcut_columns(request)
-    session = getattr(request, "session", None)
+    session = _session_data(request) if columns is not None else None
     if columns is None or session is None:
         return None
     try:
@@ -342,9 +378,28 @@ def _session_users_page(
         user_pk = get_user_model()._meta.pk.to_python(session[SESSION_KEY])
     except (KeyError, ValidationError, TypeError, ValueError):
         return None
-    owned = jobs.for_user(user_pk)
+    size = params.page_size
+
+    def query(values: statements.PageValues) -> QuerySet[SSEProgress]:
+        asked = replace(
+            params,
+            task_types=values.task_types,
+            job_ids=values.job_ids if lookup else None,
+        )
+        jobs = listed_rows(asked, active_only=active_only, now=values.now).for_user(values.user_pk)
+        return jobs if lookup else jobs[start : start + size]
+
+    shape = (
+        active_only,
+        params.statuses,
+        len(params.task_types),
+        len(params.job_ids) if params.job_ids is not None else None,
+        start,
+        size,
+    )
+    values = statements.PageValues(user_pk, timezone.now(), params.task_types, params.job_ids or ())
     try:
-        found = statements.owned_page(owned, user_pk, columns, start, None if lookup else size)
+        found = statements.owned_page(query, settings.DATABASE_ALIAS, columns, shape, values)
     except EmptyResultSet:  # no job_id worth asking for: nothing to show, but who asks?
         return None
     if found.owner is None or not _logged_in_owner(session, user_pk, *found.owner):
@@ -353,7 +408,8 @@ def _session_users_page(
         return Page(found.jobs, len(found.jobs))
     total = found.total
     if total is None:  # an empty page: no job at all, or a page past the last
-        total = owned.count() if start else 0
+        mine = listed_rows(params, active_only=active_only).for_user(user_pk)
+        total = mine.count() if start else 0
     return Page(found.jobs, total)
 
 

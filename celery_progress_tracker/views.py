@@ -21,7 +21,7 @@ from celery_progress_tracker import lifecycle
 from celery_progress_tracker.access import Page, job_to_act_on, readable_job, readable_jobs
 from celery_progress_tracker.decorators import api_view
 from celery_progress_tracker.exceptions import InvalidTransition
-from celery_progress_tracker.models import SSEProgress, SSEProgressQuerySet, Status
+from celery_progress_tracker.models import SSEProgress, SSEProgressQuerySet
 from celery_progress_tracker.params import BadParameter, ListParams, parse_list_params
 from celery_progress_tracker.responses import (
     conditional_json,
@@ -99,36 +99,12 @@ def _page_url(request: HttpRequest, page: int) -> str:
     return f"{request.path}?{query.urlencode()}"
 
 
-def _filtered(params: ListParams, *, active_only: bool) -> SSEProgressQuerySet:
-    jobs: SSEProgressQuerySet = _jobs().order_by("-created_at", "-id")
-    # A running row whose worker is lost reads as failed (job_to_dict): list it so.
-    stale = _jobs().stale().values("pk")
-    if active_only:
-        jobs = jobs.active().exclude(pk__in=stale)
-    if params.statuses:
-        reported = jobs.filter(status__in=params.statuses)
-        if str(Status.IN_PROGRESS) in params.statuses:
-            reported = reported.exclude(pk__in=stale)
-        if str(Status.FAILED) in params.statuses and not active_only:
-            reported = reported | jobs.filter(pk__in=stale)
-        jobs = reported
-    if params.task_types:
-        jobs = jobs.filter(task_type__in=params.task_types)
-    return jobs
-
-
 def _job_list(request: HttpRequest, *, active_only: bool) -> HttpResponse:
     try:
         params = parse_list_params(request.GET)
     except BadParameter as exc:
         return json_error(exc.code, exc.message)
-    page = readable_jobs(
-        request,
-        _filtered(params, active_only=active_only),
-        job_ids=params.job_ids,
-        start=(params.page - 1) * params.page_size,
-        size=params.page_size,
-    )
+    page = readable_jobs(request, params, active_only=active_only)
     if isinstance(page, HttpResponse):
         return page
     now = timezone.now()

@@ -60,6 +60,8 @@ def test_the_shortcut_answers_what_the_normal_path_answers(
         f"{BASE}?page_size=3&page=2",
         f"{BASE}active/",
         f"{BASE}?status=failed",
+        f"{BASE}?status=in_progress&status=pending&task_type=mon_type&task_type=other",
+        f"{BASE}active/?task_type=mon_type&page_size=2&page=2",
         f"{BASE}?page=9",
         f"{BASE}?" + "&".join(f"job_id={job_id}" for job_id in ids),
     ]

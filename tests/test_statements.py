@@ -136,3 +136,26 @@ def test_a_user_model_without_a_password_column_has_no_owner_columns() -> None:
     from django.contrib.sessions.models import Session
 
     assert statements.owner_columns(Session) is None
+
+
+def test_a_list_statement_is_compiled_once_per_shape(
+    client: Client, alice: AbstractUser, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client.force_login(alice)
+    _states(alice)
+    bob = get_user_model().objects.create_user("bob")
+    make_job("bobs", bob, task_type="mon_type")
+    first = client.get("/core/sse-progress/?task_type=mon_type&page_size=2").json()
+    compiled = []
+    real = statements._compile_page
+    monkeypatch.setattr(statements, "_compile_page", lambda *a: compiled.append(a) or real(*a))
+    again = client.get("/core/sse-progress/?task_type=mon_type&page_size=2").json()
+    assert again == first and compiled == []
+    # Other values of the same shape: the same statement, their own rows.
+    other = client.get("/core/sse-progress/?task_type=filler&page_size=2").json()
+    assert other["count"] == 0 and compiled == []
+    client.force_login(bob)
+    bobs = client.get("/core/sse-progress/?task_type=mon_type&page_size=2").json()
+    assert [job["job_id"] for job in bobs["results"]] == ["bobs"] and compiled == []
+    client.get("/core/sse-progress/?task_type=mon_type&page_size=3")
+    assert len(compiled) == 1  # a new shape
