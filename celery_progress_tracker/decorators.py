@@ -83,6 +83,13 @@ def refused(request: HttpRequest, exc: Exception) -> HttpResponse:
 UNREADABLE = (SuspiciousOperation, MultiPartParserError, UnreadablePostError)
 
 
+class _EveryDatabase(frozenset[str]):
+    """Contains every database alias: what ``non_atomic_requests`` would need for each."""
+
+    def __contains__(self, alias: object) -> bool:
+        return True
+
+
 def api_view(*methods: str) -> Callable[[View], View]:
     """Make ``view`` an API endpoint answering ``methods`` (``GET`` implies ``HEAD``).
 
@@ -113,6 +120,10 @@ def api_view(*methods: str) -> Callable[[View], View]:
             except CsrfRejected as exc:
                 return json_error("csrf_failed", str(exc))
 
+        # Never wrapped in ATOMIC_REQUESTS' transaction: a poll is one statement, and
+        # BEGIN/COMMIT around it would be two more round trips; writes are atomic in
+        # lifecycle.
+        endpoint._non_atomic_requests = _EveryDatabase()  # type: ignore[attr-defined]
         return login_not_required(csrf_exempt(never_cache(endpoint)))
 
     return decorate
