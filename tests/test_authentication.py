@@ -118,3 +118,16 @@ def test_a_request_is_authenticated_once(alice: AbstractUser, settings: Any) -> 
     assert authenticate(request).user == alice
     assert authenticate(request).user == alice
     assert len(calls) == 1
+
+
+def test_the_session_entry_and_a_single_entry(
+    csrf_client: Client, alice: AbstractUser, settings: Any, django_assert_num_queries: Any
+) -> None:
+    make_job("mine", alice)
+    csrf_client.force_login(alice)
+    settings.PROGRESS_TRACKER_AUTHENTICATION = ["celery_progress_tracker.authentication.session"]
+    with django_assert_num_queries(1):  # the default, spelled out: the shortcut still applies
+        assert body(csrf_client.get(detail_url("mine")))["job_id"] == "mine"
+    settings.PROGRESS_TRACKER_AUTHENTICATION = api_key_user  # one entry, not a list
+    assert_error(csrf_client.get(detail_url("mine")), 401, "not_authenticated")
+    assert body(csrf_client.get(detail_url("mine"), HTTP_X_API_KEY="alice-key"))["job_id"]

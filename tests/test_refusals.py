@@ -101,3 +101,21 @@ def test_the_middleware_knows_the_api_paths() -> None:
     assert is_api_path("/core/anything/else")
     assert not is_api_path("/admin/")
     assert not is_api_path("/nowhere")
+
+
+def test_the_middleware_works_under_asgi_too() -> None:
+    import asyncio
+
+    from django.http import HttpResponseBadRequest
+    from django.test import RequestFactory
+
+    from celery_progress_tracker.middleware import JsonRefusalMiddleware
+
+    async def refuse(request: Any) -> Any:
+        return HttpResponseBadRequest("<h1>Bad Request (400)</h1>")
+
+    middleware = JsonRefusalMiddleware(refuse)
+    api = asyncio.run(middleware(RequestFactory().get(BASE)))
+    assert_error(api, 400, "bad_request")
+    elsewhere = asyncio.run(middleware(RequestFactory().get("/admin/")))
+    assert elsewhere.status_code == 400 and b"<h1>" in elsewhere.content
