@@ -63,7 +63,7 @@ def run(args: argparse.Namespace, log_dir: Path) -> dict[str, Any]:
     call_command("migrate", verbosity=0)
     call_command("migrate", database="big", verbosity=0)
 
-    from benchmarks import latency, many_jobs, read_path, web, write_path
+    from benchmarks import latency, many_jobs, read_path, rollup, web, write_path
 
     queue = f"cpt-bench-{os.environ['BENCH_RUN_ID']}-{args.backend}"
     redis_url = os.environ.get("BENCH_REDIS_URL") if args.backend == "postgres" else None
@@ -116,6 +116,8 @@ def run(args: argparse.Namespace, log_dir: Path) -> dict[str, Any]:
         big_gunicorn.stop()
         for server, _ in engine_servers.values():
             server.stop()
+        _say("roll-up read")
+        results["rollup"] = rollup.measure(reads=40 * args.read_repeat)
         worker = services.start_worker("latency-worker", {}, log_dir, queue=queue)
         try:
             _wait_worker(queue)

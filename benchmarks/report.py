@@ -386,7 +386,19 @@ def render(columns: dict[str, Any], command: str, started: dict[str, str],
                 f" **{m['db_updates_per_second']:.0f} writes/s** for {m['items']:,} items"
                 f" ({m['items'] / m['window_seconds']:,.0f} items/s).",
             ]
-    out += ["", "## Targets", "", *targets(columns), ""]
+    from benchmarks import rollup
+
+    out += ["", "## 5. Reading a roll-up (one bar for a group)", ""]
+    for column, res in columns.items():
+        if "rollup" in res:
+            out += [f"### {COLUMNS[column]}", "", *rollup.table(res["rollup"]), ""]
+    out += [
+        "One request through Django's test client, in the benchmark's process: the view,",
+        "the one query over the members (window sums beside the first listed members) and",
+        "the JSON. `benchmarks.rollup` alone prints this section.",
+        "",
+    ]
+    out += ["## Targets", "", *targets(columns), ""]
     if NOTES.exists():
         out += ["## What the figures say", "", NOTES.read_text().strip(), ""]
     return "\n".join(out)

@@ -6,10 +6,10 @@ from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0.dev0"
 
-__all__ = ["ProgressTask", "TaskCancelled", "__version__", "progress_options"]
+__all__ = ["JobError", "ProgressTask", "TaskCancelled", "__version__", "progress_options"]
 
 if TYPE_CHECKING:
-    from celery_progress_tracker.exceptions import TaskCancelled
+    from celery_progress_tracker.exceptions import JobError, TaskCancelled
     from celery_progress_tracker.task import ProgressTask, progress_options
 
 
@@ -20,8 +20,8 @@ def __getattr__(name: str) -> Any:
         from celery_progress_tracker import task
 
         return getattr(task, name)
-    if name == "TaskCancelled":
-        from celery_progress_tracker.exceptions import TaskCancelled
+    if name in ("JobError", "TaskCancelled"):
+        from celery_progress_tracker import exceptions
 
-        return TaskCancelled
+        return getattr(exceptions, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -27,7 +27,7 @@ class SSEProgressAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         "created_at",
         "completed_at",
     )
-    list_filter = ("status", "end_reason", "task_type")
+    list_filter = ("status", "end_reason", "kind", "task_type")
     search_fields = ("job_id", "task_type")
     list_select_related = ("user",)
     raw_id_fields = ("user",)
@@ -49,10 +49,13 @@ class SSEProgressAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         "root_id",
         "parent_id",
         "group_id",
+        "kind",
+        "rollup_id",
         "due_at",
         "cancel_requested_at",
         "created_at",
         "updated_at",
         "started_at",
         "completed_at",
+        "public_error",
     )

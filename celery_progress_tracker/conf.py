@@ -58,11 +58,21 @@ DEFAULTS: dict[str, Any] = {
     # Days after which finished rows are deleted by ``progress_purge`` (without
     # ``--older-than``) and by the periodic purge task; ``None`` keeps them.
     "RETENTION_DAYS": 30,
+    # The same for jobs without an owner (beat, management commands, scripts,
+    # anonymous requests), which a frequent schedule piles up; ``None`` keeps them.
+    "SYSTEM_RETENTION_DAYS": 1,
     # The progress bar's look for the template tags and the htmx fragments:
     # "default" (the package's stylesheet), "bootstrap5", "semantic"
     # (Fomantic-UI / Semantic UI), or "auto" (the script picks the framework the
     # page loads; fragments drawn on the server use "default").
     "THEME": "auto",
+    # Show a failed job's exception text ("ValueError: ...") through the API and
+    # in retry messages, as the row stores it. Off by default: users read the
+    # message of a ``JobError`` or a generic sentence with a reference.
+    "VERBATIM_ERRORS": False,
+    # How many members a roll-up's JSON lists (``members``); its ``parts_*``
+    # counts always cover every member.
+    "ROLLUP_MEMBERS_LISTED": 100,
 }
 
 #: The themes the bar is drawn with (``templates/celery_progress_tracker/themes/``).
@@ -145,6 +155,15 @@ class Settings:
         return None if value is None else float(value)
 
     @property
+    def SYSTEM_RETENTION_DAYS(self) -> float | None:
+        value = self._get("SYSTEM_RETENTION_DAYS")
+        return None if value is None else float(value)
+
+    @property
+    def ROLLUP_MEMBERS_LISTED(self) -> int:
+        return int(self._get("ROLLUP_MEMBERS_LISTED"))
+
+    @property
     def THEME(self) -> str:
         value = str(self._get("THEME"))
         if value != "auto" and value not in THEMES:
@@ -152,6 +171,10 @@ class Settings:
                 f"{PREFIX}THEME: {value!r} is not one of auto, {', '.join(THEMES)}"
             )
         return value
+
+    @property
+    def VERBATIM_ERRORS(self) -> bool:
+        return bool(self._get("VERBATIM_ERRORS"))
 
 
 settings = Settings()

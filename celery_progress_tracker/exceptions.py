@@ -26,3 +26,25 @@ class JobIdInUse(ValueError):
     A job id is the row's key: a user's progress is never written into another
     user's row, so such an enqueue is refused before anything is published.
     """
+
+
+class JobError(Exception):
+    """A failure whose message is written for the job's user.
+
+    Raise it in a task body (or pass it to ``mark_as_failed()``) when the
+    message says what went wrong in the user's terms::
+
+        raise JobError(f"Line {line} matches no open invoice")
+
+    The API shows its message as the job's ``error`` (and in a retry's
+    message). Any other exception is shown as a generic sentence with a short
+    reference, because its text may hold internals (SQL, paths, host names);
+    its full text stays on the row for staff, the admin and the logs.
+    Subclass it for your own public errors; chain the cause with ``raise
+    JobError(...) from exc`` to keep it in the staff text.
+    """
+
+    @property
+    def message(self) -> str:
+        """The text shown to the job's user."""
+        return str(self)

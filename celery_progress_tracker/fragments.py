@@ -127,7 +127,11 @@ def bar_view(
     processed = int(data.get("processed_items") or 0)
     failed = int(data.get("failed_items") or 0)
     running = status == "in_progress"
-    indeterminate = running and not total
+    indeterminate = running and not total and not data.get("parts_done")
+    parts = int(data.get("parts_total") or 0)  # a canvas's roll-up: "12 of 40 parts done"
+    parts_done = labels["parts"].format(
+        done=format_number(int(data.get("parts_done") or 0)), total=format_number(parts)
+    )
     percent = max(0, min(100, math.floor(float(data.get("progress_percentage") or 0))))
     message = labels["waiting"] if waiting else str(data.get("current_message") or "")
     eta = data.get("eta_seconds")
@@ -150,7 +154,8 @@ def bar_view(
             f"{format_number(processed + failed)} / {format_number(total)}"
             if total
             else format_number(processed + failed)
-        ),
+        )
+        + (f" · {parts_done}" if parts else ""),
         "stats": [
             {
                 "name": "total",

@@ -45,6 +45,7 @@ def bar_labels() -> dict[str, str]:
             "jobFailed": _("The job failed."),
             # {time} is a duration such as "2 min 5 s".
             "eta": _("Time left: {time}"),
+            "parts": _("{done} of {total} parts done"),
         }
     )
     return labels

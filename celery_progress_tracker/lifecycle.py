@@ -21,6 +21,11 @@ cancel requested    pending → cancelled (cancelled);       the cancel endpoint
 cancelled           → cancelled (cancelled)                the body's wrapper
 revoked / expired   → cancelled (revoked, expired)         ``task_revoked``
 replaced            → pending (one task) or stays running  ``ProgressTask.on_replace``
+                    (the roll-up of its replacement)
+canvas published    members' rows → pending                ``before_task_publish``
+step failed         later steps → failed (never_started)   ``task_failure``
+roll-up ended       → the members' outcome                 a read of the roll-up
+roll-up cancelled   members cancelled as above             the cancel endpoint
 worker stopped      → failed (worker_lost) or pending      ``task_retry``/``postrun``
 reaped              → failed (worker_lost, never_started)  ``progress_reap``
 deleted             row deleted (finished only)            the delete endpoint
@@ -50,11 +55,13 @@ from django.db.models.functions import Coalesce, NullIf
 from django.utils import timezone
 
 from celery_progress_tracker.conf import settings
+from celery_progress_tracker.errors import format_exception, public_message, reference
 from celery_progress_tracker.exceptions import InvalidTransition, JobIdInUse
 from celery_progress_tracker.models import (
     ACTIVE_STATUSES,
     FINAL_STATUSES,
     EndReason,
+    Kind,
     SSEProgress,
     SSEProgressQuerySet,
     Status,
@@ -112,6 +119,7 @@ def _fresh_run(**fields: Any) -> dict[str, Any]:
         "failed_items": 0,
         "current_message": "",
         "error": "",
+        "public_error": "",
         "retries": 0,
         "has_heartbeat": True,
         "cancel_requested_at": None,
@@ -149,6 +157,7 @@ def publish(
     root_id: str = "",
     parent_id: str = "",
     group_id: str = "",
+    rollup_id: str = "",
 ) -> None:
     """Create the ``pending`` row of a job being published.
 
@@ -165,6 +174,7 @@ def publish(
         "root_id": root_id or "",
         "parent_id": parent_id or "",
         "group_id": group_id or "",
+        "rollup_id": rollup_id or "",
     }
 
     def write() -> None:
@@ -190,6 +200,14 @@ def _insert(row: SSEProgress) -> bool:
 
 def _claim(job_id: str, owner: Any, token: str, fields: dict[str, Any]) -> None:
     owned = _jobs().filter(job_id=job_id, user_id=owner)
+    # The same token: the publish of a canvas member whose row was made
+    # beforehand (it may have been cancelled meanwhile: it stays so).
+    relations = {name: fields[name] for name in ("root_id", "parent_id", "group_id")}
+    published = {"has_heartbeat": True, "due_at": fields["due_at"]}  # now due: reapable
+    if owned.filter(run_token=token, status=Status.PENDING).update(**relations, **published):
+        return
+    if owned.filter(run_token=token).update(**relations):
+        return
     if owned.filter(status__in=FINAL_STATUSES).update(**_fresh_run(**fields)):
         return
     if (
@@ -204,6 +222,33 @@ def _claim(job_id: str, owner: Any, token: str, fields: dict[str, Any]) -> None:
             " no progress",
             job_id,
         )
+
+
+def publish_members(rows: list[SSEProgress]) -> None:
+    """Create the ``pending`` rows of canvas members published later, and roll-up rows.
+
+    A row whose id exists already is left as it is.
+    """
+    now = timezone.now()
+    for row in rows:
+        row.created_at = row.updated_at = now
+        # Not due yet (published when what comes before ends, however long that
+        # takes): the reaper leaves them alone until their own publish. A roll-up
+        # row has no worker of its own.
+        row.has_heartbeat = False
+    outside_caller_transaction(lambda: _jobs().bulk_create(rows, ignore_conflicts=True))
+
+
+def planned_run(job_id: str) -> dict[str, Any]:
+    """The owner and run token of member ``job_id`` if its canvas made its row and it never ran."""
+    found = (
+        _jobs()
+        .filter(job_id=job_id, started_at__isnull=True)
+        .exclude(rollup_id="")
+        .values("user_id", "run_token")
+        .first()
+    )
+    return {"owner": found["user_id"], "token": found["run_token"]} if found else {}
 
 
 def unpublished(token: str) -> None:
@@ -235,6 +280,7 @@ def _start_fields(state: JobState) -> dict[str, Any]:
         "failed_items": 0,
         "current_message": "",
         "error": "",
+        "public_error": "",
         "retries": state.retries,
         "has_heartbeat": not state.eager,
     }
@@ -372,12 +418,6 @@ def end_reason_of(exc: BaseException | None) -> str:
     return EndReason.ERROR
 
 
-def format_exception(exc: BaseException) -> str:
-    """``"ClassName: message"``, cut to the ``error`` column."""
-    text = str(exc)
-    return clean_error(f"{type(exc).__name__}: {text}" if text else type(exc).__name__)
-
-
 def _closing_fields(state: JobState | None, job_id: str, fields: dict[str, Any]) -> dict[str, Any]:
     now = timezone.now()
     if state is not None and state.job_id == job_id:
@@ -437,7 +477,12 @@ def succeeded(job_id: str, state: JobState | None, token: str = "") -> None:
     """The task returned: ``completed``."""
     _close(
         job_id,
-        {"status": Status.COMPLETED, "end_reason": EndReason.SUCCEEDED, "error": ""},
+        {
+            "status": Status.COMPLETED,
+            "end_reason": EndReason.SUCCEEDED,
+            "error": "",
+            "public_error": "",
+        },
         state=state,
         token=token,
     )
@@ -452,17 +497,24 @@ def failed(
     reason: str | None = None,
     error: str | None = None,
 ) -> None:
-    """The task raised ``exc`` (or its worker was lost): ``failed``, keeping its counts."""
-    _close(
+    """The task raised ``exc`` (or its worker was lost): ``failed``, keeping its counts.
+
+    ``error`` keeps the full text for staff; ``public_error`` what the job's
+    user may read (a ``JobError``'s message, else nothing: a generic sentence).
+    """
+    text = error if error is not None else (format_exception(exc) if exc else "failed")
+    if _close(
         job_id,
         {
             "status": Status.FAILED,
             "end_reason": reason or end_reason_of(exc),
-            "error": error if error is not None else (format_exception(exc) if exc else "failed"),
+            "error": text,
+            "public_error": public_message(exc),
         },
         state=state,
         token=token,
-    )
+    ):
+        logger.info("job %s failed (reference %s): %s", job_id, reference(job_id), text)
 
 
 def cancelled(job_id: str, state: JobState | None, token: str = "", message: str = "") -> None:
@@ -472,6 +524,7 @@ def cancelled(job_id: str, state: JobState | None, token: str = "", message: str
         # Set with the request (request_stop); a body's own TaskCancelled: cancelled.
         "end_reason": Coalesce(NullIf(F("end_reason"), Value("")), Value(EndReason.CANCELLED)),
         "error": "",
+        "public_error": "",
     }
     if message:
         fields["current_message"] = clean_message(message)
@@ -488,6 +541,7 @@ def revoked(job_id: str, token: str = "", *, expired: bool = False) -> None:
             "status": Status.CANCELLED,
             "end_reason": EndReason.EXPIRED if expired else EndReason.REVOKED,
             "error": "",
+            "public_error": "",
             "current_message": message,
         },
         token=token,
@@ -583,16 +637,43 @@ def replaced(state: JobState, sig: Any) -> None:
     description = _describe(sig)
     fields["current_message"] = clean_message(f"Replaced by {description}")
     one_task = target is sig and isinstance(getattr(sig, "type", None), ProgressTask)
+    members: list[SSEProgress] = []
     if one_task:
         fields.update(status=Status.PENDING, due_at=timezone.now())
     else:
-        fields.update(has_heartbeat=False)
+        # The row becomes the roll-up of the replacement's members.
+        fields.update(has_heartbeat=False, kind=_kind(sig))
+        members = _replacement_members(state, sig)
     try:
+        if members:
+            publish_members(members)
         outside_caller_transaction(
             lambda: _rows(state.job_id, state.token).filter(REOPENABLE).update(**fields)
         )
     except Exception:
         logger.exception("could not record that job %s was replaced", state.job_id)
+
+
+def _replacement_members(state: JobState, sig: Any) -> list[SSEProgress]:
+    from celery_progress_tracker import canvas
+
+    return canvas.member_rows(
+        [leaf for leaf in canvas.leaves(sig) if canvas.task_id_of(leaf) != state.job_id],
+        rollup_id=state.job_id,
+        rollup_kind=Kind.TASK,  # the replaced job's row exists: no roll-up row to make
+        owner=state.owner,
+        has_owner=True,
+        root_id=state.root_id or state.job_id,
+        task_type=state.task_type,
+    )
+
+
+def _kind(sig: Any) -> str:
+    """The kind of roll-up a job replaced by ``sig`` becomes."""
+    if not _members(sig):
+        return Kind.TASK  # one task: no roll-up
+    kind = _describe(sig).split(" ")[1]
+    return kind if kind in (Kind.GROUP, Kind.CHORD, Kind.CHAIN) else Kind.GROUP
 
 
 def _members(sig: Any) -> list[Any]:
@@ -624,6 +705,74 @@ def _describe(sig: Any) -> str:
     return f"a {kind} of {len(members)} tasks"
 
 
+def abandoned(job_ids: list[str], cause: str, *, cancelled: bool = False) -> None:
+    """Steps never to be published: an earlier step of their canvas failed or was cancelled.
+
+    They end ``failed`` (``cancelled`` after a cancel), end reason ``never_started``.
+    """
+    if not job_ids:
+        return
+    now = timezone.now()
+    why = f"Not run: job {cause} {'was cancelled' if cancelled else 'failed'}"
+    fields: dict[str, Any] = {
+        "status": Status.CANCELLED if cancelled else Status.FAILED,
+        "end_reason": EndReason.NEVER_STARTED,
+        "completed_at": now,
+        "updated_at": now,
+    }
+    if cancelled:
+        fields["current_message"] = clean_message(why)
+    else:
+        fields["error"] = clean_error(why)
+    outside_caller_transaction(
+        lambda: _jobs().filter(job_id__in=job_ids, status=Status.PENDING).update(**fields)
+    )
+
+
+def rollup_ended(job_id: str, status: str) -> None:
+    """Every member of roll-up ``job_id`` has ended: its row takes their outcome."""
+    reasons = {
+        Status.COMPLETED: EndReason.SUCCEEDED,
+        Status.FAILED: EndReason.ERROR,
+        Status.CANCELLED: EndReason.CANCELLED,
+    }
+    now = timezone.now()
+    _jobs().filter(job_id=job_id, status__in=ACTIVE_STATUSES).update(
+        status=status, end_reason=reasons[Status(status)], completed_at=now, updated_at=now
+    )
+
+
+def cancel_rollup(job: SSEProgress, member_ids: list[str]) -> bool:
+    """A user cancels roll-up ``job``: every member not yet finished, at once or at its next check.
+
+    Pending members end ``cancelled`` at once (their tasks revoked), running
+    ones are flagged like a cancelled job; the roll-up's own row (a group's,
+    or a job replaced by a canvas) ends ``cancelled`` at once; a chain's is
+    its last step, a member like the others. Returns whether anything was
+    still active.
+    """
+    now = timezone.now()
+    fields: dict[str, Any] = {
+        "status": Status.CANCELLED,
+        "end_reason": EndReason.CANCELLED,
+        "cancel_requested_at": now,
+        "completed_at": now,
+        "updated_at": now,
+        "current_message": clean_message(str(_cancelled_label())),
+    }
+    members = _jobs().filter(job_id__in=member_ids)
+    pending = list(members.filter(status=Status.PENDING).values_list("job_id", flat=True))
+    changed = members.filter(job_id__in=pending, status=Status.PENDING).update(**fields)
+    changed += members.filter(status=Status.IN_PROGRESS, cancel_requested_at__isnull=True).update(
+        cancel_requested_at=now, end_reason=EndReason.CANCELLED
+    )
+    if job.kind != Kind.CHAIN:
+        changed += _jobs().filter(pk=job.pk, status__in=ACTIVE_STATUSES).update(**fields)
+    if pending:
+        _revoke(pending)
+    return bool(changed)
+
+
 def eager_raised(job_id: str, state: JobState, exc: BaseException | None) -> None:
     """An eager run raised into its caller: ``failed`` with the exception and its counts.
 
@@ -640,7 +789,7 @@ def eager_raised(job_id: str, state: JobState, exc: BaseException | None) -> Non
 # -- users and operators -----------------------------------------------------------
 
 
-def _revoke(task_id: str) -> None:
+def _revoke(task_id: str | list[str]) -> None:
     # Best effort: the row's status already stops the task at start.
     try:
         from celery import current_app
@@ -798,7 +947,12 @@ def mark_completed(job: SSEProgress, message: str | None = None) -> None:
 
 
 def mark_failed(job: SSEProgress, error: object = "") -> None:
-    """``mark_as_failed()``: active → ``failed``, an exception stored as ``"Class: text"``."""
+    """``mark_as_failed()``: active → ``failed``, an exception stored as ``"Class: text"``.
+
+    A ``JobError``'s message is what the job's user is shown; any other error
+    shows as a generic sentence.
+    """
+    public = public_message(error) if isinstance(error, BaseException) else ""
     if isinstance(error, BaseException):
         error = format_exception(error)
     _transition(
@@ -807,6 +961,7 @@ def mark_failed(job: SSEProgress, error: object = "") -> None:
         completed_at=timezone.now(),
         end_reason=EndReason.ERROR,
         error=clean_error(error),
+        public_error=public,
     )
 
 

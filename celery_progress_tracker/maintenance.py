@@ -46,6 +46,20 @@ def parse_age(text: str) -> timedelta:
     return timedelta(**{units[text[-1]]: amount})
 
 
+def _checked(statuses: Iterable[str]) -> list[str]:
+    statuses = list(statuses)
+    for status in statuses:
+        if status not in PURGEABLE_STATUSES:
+            allowed = ", ".join(PURGEABLE_STATUSES)
+            raise ValueError(f"status {status!r} cannot be purged (allowed: {allowed})")
+    return statuses
+
+
+def _ended_before(older_than: timedelta) -> Q:
+    cutoff = timezone.now() - older_than
+    return Q(completed_at__lt=cutoff) | Q(completed_at__isnull=True, updated_at__lt=cutoff)
+
+
 def purgeable(
     older_than: timedelta, statuses: Iterable[str] = FINAL_STATUSES
 ) -> SSEProgressQuerySet:
@@ -54,27 +68,43 @@ def purgeable(
     Raises:
         ValueError: a status is unknown or running (running jobs are never purged).
     """
-    statuses = list(statuses)
-    for status in statuses:
-        if status not in PURGEABLE_STATUSES:
-            allowed = ", ".join(PURGEABLE_STATUSES)
-            raise ValueError(f"status {status!r} cannot be purged (allowed: {allowed})")
-    cutoff = timezone.now() - older_than
-    return SSEProgress.objects.filter(
-        Q(completed_at__lt=cutoff) | Q(completed_at__isnull=True, updated_at__lt=cutoff),
-        status__in=statuses,
+    return SSEProgress.objects.filter(_ended_before(older_than), status__in=_checked(statuses))
+
+
+def retention_ages() -> tuple[timedelta | None, timedelta | None]:
+    """How long rows are kept: ``(with an owner, without one)``; ``None``: for ever."""
+    days, system_days = settings.RETENTION_DAYS, settings.SYSTEM_RETENTION_DAYS
+    return (
+        None if days is None else timedelta(days=days),
+        None if system_days is None else timedelta(days=system_days),
     )
 
 
-def purge(older_than: timedelta | None = None, statuses: Iterable[str] = FINAL_STATUSES) -> int:
-    """Delete finished rows older than ``older_than`` (default: ``RETENTION_DAYS``).
+def expired(statuses: Iterable[str] = FINAL_STATUSES) -> SSEProgressQuerySet:
+    """Rows in ``statuses`` past their retention.
 
-    Returns the number of rows deleted; 0 when retention is off (``None``).
+    Jobs with an owner are kept ``RETENTION_DAYS``; jobs without one (system
+    jobs: beat, commands, scripts) ``SYSTEM_RETENTION_DAYS``.
+
+    Raises:
+        ValueError: a status is unknown or running (running jobs are never purged).
     """
-    if older_than is None:
-        days = settings.RETENTION_DAYS
-        if days is None:
-            return 0
-        older_than = timedelta(days=days)
-    deleted, _ = purgeable(older_than, statuses).delete()
+    owned, ownerless = retention_ages()
+    rule = Q(pk__in=[])
+    if owned is not None:
+        rule |= Q(user__isnull=False) & _ended_before(owned)
+    if ownerless is not None:
+        rule |= Q(user__isnull=True) & _ended_before(ownerless)
+    return SSEProgress.objects.filter(rule, status__in=_checked(statuses))
+
+
+def purge(older_than: timedelta | None = None, statuses: Iterable[str] = FINAL_STATUSES) -> int:
+    """Delete finished rows older than ``older_than`` (default: past their retention).
+
+    Without ``older_than``, jobs with an owner go after ``RETENTION_DAYS`` and
+    jobs without one after ``SYSTEM_RETENTION_DAYS`` (see :func:`expired`).
+    Returns the number of rows deleted.
+    """
+    rows = expired(statuses) if older_than is None else purgeable(older_than, statuses)
+    deleted, _ = rows.delete()
     return deleted

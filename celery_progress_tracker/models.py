@@ -50,6 +50,12 @@ if TYPE_CHECKING:
         EXPIRED = "expired"
         NEVER_STARTED = "never_started"
 
+    class Kind(models.TextChoices):
+        TASK = ""
+        GROUP = "group"
+        CHORD = "chord"
+        CHAIN = "chain"
+
 else:
 
     class Status(models.TextChoices):
@@ -73,6 +79,14 @@ else:
         REVOKED = "revoked", _("revoked")
         EXPIRED = "expired", _("expired")
         NEVER_STARTED = "never_started", _("never started")
+
+    class Kind(models.TextChoices):
+        """What a row stands for: one task, or the roll-up of a canvas."""
+
+        TASK = "", _("task")
+        GROUP = "group", _("group")
+        CHORD = "chord", _("chord")
+        CHAIN = "chain", _("chain")
 
 
 ACTIVE_STATUSES = (Status.PENDING, Status.IN_PROGRESS)
@@ -140,6 +154,7 @@ class SSEProgress(models.Model):
 
     Status: ClassVar[type[Status]] = Status
     EndReason: ClassVar[type[EndReason]] = EndReason
+    Kind: ClassVar[type[Kind]] = Kind
 
     job_id = models.CharField(_("job id"), max_length=JOB_ID_LENGTH, unique=True)
     user = models.ForeignKey(
@@ -195,6 +210,28 @@ class SSEProgress(models.Model):
     updated_at = models.DateTimeField(_("updated at"), default=timezone.now)
     started_at = models.DateTimeField(_("started at"), null=True, blank=True)
     completed_at = models.DateTimeField(_("completed at"), null=True, blank=True)
+    public_error = models.CharField(
+        _("public error"),
+        max_length=ERROR_LENGTH,
+        blank=True,
+        default="",
+        help_text=_(
+            "What the job's user is shown of its failure (a JobError's message);"
+            " empty: a generic sentence."
+        ),
+    )
+    # Canvases (docs/canvases.md): a roll-up row reads as the sum of the rows
+    # whose ``rollup_id`` is its ``job_id``.
+    kind = models.CharField(
+        _("kind"), max_length=10, choices=Kind.choices, blank=True, default=Kind.TASK
+    )
+    rollup_id = models.CharField(
+        _("roll-up id"),
+        max_length=JOB_ID_LENGTH,
+        blank=True,
+        default="",
+        help_text=_("The roll-up job (group, chord or chain) this job is counted in."),
+    )
 
     objects: ClassVar[SSEProgressManager] = SSEProgressManager()
 
@@ -221,6 +258,7 @@ class SSEProgress(models.Model):
             models.Index(fields=["completed_at"], name="cpt_completed_idx"),
             models.Index(fields=["group_id"], name="cpt_group_idx", condition=~Q(group_id="")),
             models.Index(fields=["root_id"], name="cpt_root_idx", condition=~Q(root_id="")),
+            models.Index(fields=["rollup_id"], name="cpt_rollup_idx", condition=~Q(rollup_id="")),
         ]
 
     def __str__(self) -> str:
@@ -235,6 +273,7 @@ class SSEProgress(models.Model):
         self.task_type = clean_task_type(self.task_type)
         self.current_message = clean_message(self.current_message, "current_message")
         self.error = clean_error(self.error)
+        self.public_error = clean_error(self.public_error)
         self.metadata = check_metadata(self.metadata)
         for name in ("total_items", "processed_items", "failed_items"):
             check_count(name, getattr(self, name))

@@ -1,11 +1,13 @@
 """Who launched a job, and the options a job carries from enqueue to worker.
 
 The owner is resolved in the publishing process, in this order: an explicit
-``progress_owner=`` given at enqueue; the user of the request being handled
-(set by :class:`~celery_progress_tracker.middleware.ProgressOwnerMiddleware`
-or the :func:`progress_owner` context manager); the owner of the
-``ProgressTask`` that publishes it. It travels to the worker in one namespaced
-message header, with the task type, total and metadata.
+``progress_owner=`` given at enqueue; the :func:`progress_owner` context
+manager; the user of the request being handled (set by
+:class:`~celery_progress_tracker.middleware.ProgressOwnerMiddleware`); the
+owner of the task running in this thread, a ``ProgressTask`` or any other.
+It travels to the worker in one namespaced message header (with the task
+type, total and metadata of a ``ProgressTask``), on every task's message: a
+plain task started for a user hands that user on to the jobs it starts.
 """
 
 from __future__ import annotations
@@ -77,9 +79,38 @@ def current_owner() -> Any:
         if user is not None and user.is_authenticated:
             return owner_pk(user)
         return None
+    return running_task_owner()
+
+
+def running_task_owner() -> Any:
+    """The owner of the task this thread runs (``UNSET`` if it runs none or has none).
+
+    A ``ProgressTask``'s execution knows its owner; any other task reads it
+    from its message's header. Celery's own stack of running tasks says which
+    task runs, so nothing is left behind when a task ends, however it ends.
+    """
+    from celery._state import _task_stack  # type: ignore[attr-defined]  # (not in the stubs)
+
     from celery_progress_tracker.tracker import current_state
 
     state = current_state()
     if state is not None:
         return state.owner
+    # Innermost first; a task run eagerly inside another has no header of its
+    # own and runs for the outer one's owner.
+    for task in reversed(_task_stack.stack):
+        if task.request.called_directly:
+            continue
+        options = job_options(task.request)
+        if "owner" in options:
+            return options["owner"]
     return UNSET
+
+
+def job_options(request: Any) -> dict[str, Any]:
+    """The job's options from a worker request's header (``{}`` when it has none)."""
+    options = getattr(request, HEADER, None)
+    if not isinstance(options, dict):
+        headers = getattr(request, "headers", None) or {}
+        options = headers.get(HEADER) if isinstance(headers, dict) else None
+    return options if isinstance(options, dict) else {}

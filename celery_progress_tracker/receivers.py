@@ -13,25 +13,33 @@ from typing import Any
 
 from celery import current_app, signals
 from celery import states as celery_states
+from django.utils.translation import gettext
 
-from celery_progress_tracker import lifecycle, tracker
+from celery_progress_tracker import canvas, lifecycle, tracker
+from celery_progress_tracker.errors import retry_reason
 from celery_progress_tracker.exceptions import TaskCancelled
 from celery_progress_tracker.flusher import flusher
 from celery_progress_tracker.offloop import off_event_loop
-from celery_progress_tracker.ownership import HEADER, UNSET, current_owner
+from celery_progress_tracker.ownership import HEADER, UNSET, current_owner, job_options
 from celery_progress_tracker.task import CANCELLED, REPLACED, ProgressTask, new_run_token
 from celery_progress_tracker.validation import clean_task_type
 
 logger = logging.getLogger(__name__)
 
+#: Headers that mark the runs Celery beat starts: Celery's scheduler's, and
+#: django-celery-beat's (which older Celery releases' scheduler lacks).
+BEAT_HEADERS = ("celery_beat_task", "periodic_task_name")
 
-def _job_options(request: Any) -> dict[str, Any]:
-    """The job's options from a worker request's header (``{}`` when it has none)."""
-    options = getattr(request, HEADER, None)
-    if not isinstance(options, dict):
-        headers = getattr(request, "headers", None) or {}
-        options = headers.get(HEADER) if isinstance(headers, dict) else None
-    return options if isinstance(options, dict) else {}
+
+#: Set in a beat process: whatever it publishes is a scheduled run (Celery 5.4's
+#: scheduler puts no header on its messages; later releases add ``celery_beat_task``).
+_in_beat = False
+
+
+def _scheduled(headers: Any) -> bool:
+    if _in_beat:
+        return True
+    return isinstance(headers, dict) and any(headers.get(name) for name in BEAT_HEADERS)
 
 
 def _task_type(task: ProgressTask, options: dict[str, Any]) -> str:
@@ -44,7 +52,22 @@ def _own_state(job_id: str | None) -> tracker.JobState | None:
 
 
 def _token(request: Any) -> str:
-    return str(_job_options(request).get("token") or "")
+    return str(job_options(request).get("token") or "")
+
+
+def _tracked(task: ProgressTask, options: dict[str, Any], scheduled: bool) -> bool:
+    """Whether a run gets a row: not when the enqueue or, for beat's runs, the task says no."""
+    if options.get("track") is False:
+        return False
+    return task.progress_scheduled or not scheduled
+
+
+def _run_tracked(task: ProgressTask, request: Any) -> bool:
+    """``_tracked()`` for a run the worker holds (``request``: its ``task.request``)."""
+    scheduled = _scheduled(getattr(request, "headers", None)) or any(
+        getattr(request, name, None) for name in BEAT_HEADERS
+    )
+    return _tracked(task, job_options(request), scheduled)
 
 
 # -- publish -------------------------------------------------------------------
@@ -58,6 +81,7 @@ def on_before_task_publish(
         return
     task = current_app.tasks.get(sender)
     if not isinstance(task, ProgressTask):
+        _hand_on_owner(headers)
         return
     options = dict(headers.get(HEADER) or {})
     if "owner" not in options:
@@ -65,11 +89,16 @@ def on_before_task_publish(
         if owner is not UNSET:
             options["owner"] = owner
     options.setdefault("token", new_run_token())  # send_task() passes no token
+    if not _tracked(task, options, _scheduled(headers)):
+        options["track"] = False
     headers[HEADER] = options
+    if options.get("track") is False:
+        return  # no row: the worker sees the flag and records nothing either
     job_id = headers.get("id")
     if headers.get("retries") or not job_id:
         return  # a retry re-publishes a job whose row exists
     try:
+        plan = canvas.plan(job_id, headers, kwargs.get("body"), options)
         lifecycle.publish(
             job_id,
             token=options["token"],
@@ -81,9 +110,50 @@ def on_before_task_publish(
             root_id=headers.get("root_id") or "",
             parent_id=headers.get("parent_id") or "",
             group_id=headers.get("group") or "",
+            rollup_id=plan.rollup_id,
         )
+        _publish_members(plan, task, headers, options)
     except Exception:
         logger.exception("could not create the progress row of job %s", job_id)
+
+
+def _hand_on_owner(headers: dict[str, Any]) -> None:
+    """Carry the owner on any other task's message (``send_task``, canvases, plain tasks).
+
+    Such a task makes no row, but the jobs it starts in turn belong to its owner.
+    """
+    options = headers.get(HEADER)
+    if isinstance(options, dict) and "owner" in options:
+        return
+    try:
+        owner = current_owner()
+    except Exception as exc:
+        # Never stop the publish of a task that has no row for want of an owner.
+        logger.warning(
+            "could not resolve the owner of task %s (%r): the jobs it starts get none",
+            headers.get("id"),
+            exc,
+        )
+        return
+    if owner is not UNSET:
+        headers[HEADER] = {**(options if isinstance(options, dict) else {}), "owner": owner}
+
+
+def _publish_members(
+    plan: canvas.Plan, task: ProgressTask, headers: dict[str, Any], options: dict[str, Any]
+) -> None:
+    """The rows of the canvas members published after this job (and its roll-up's row)."""
+    rows = canvas.member_rows(
+        plan.later,
+        rollup_id=plan.rollup_id,
+        rollup_kind=plan.rollup_kind,
+        owner=options.get("owner"),
+        has_owner="owner" in options,
+        root_id=headers.get("root_id") or "",
+        task_type=_task_type(task, options),
+    )
+    if rows:
+        lifecycle.publish_members(rows)
 
 
 # -- start ---------------------------------------------------------------------
@@ -93,8 +163,15 @@ def on_task_prerun(task_id: str | None = None, task: Any = None, **kwargs: Any) 
     if not isinstance(task, ProgressTask) or not task_id:
         return
     request = task.request
-    options = _job_options(request)
+    options = job_options(request)
     eager = bool(getattr(request, "is_eager", False))
+    if not _run_tracked(task, request):
+        # A state of its own, detached: the body's progress() calls count
+        # into it and are never written (nor attributed to another run).
+        untracked = tracker.JobState(task_id, task, eager=eager)
+        untracked.detached = True
+        tracker.activate(untracked)
+        return
     if eager and "owner" not in options:
         # No publish happened: resolve the owner here, in the caller's context.
         owner = current_owner()
@@ -128,7 +205,7 @@ def on_task_prerun(task_id: str | None = None, task: Any = None, **kwargs: Any) 
 
 def _follows(request: Any) -> str | None:
     """The run token of a job whose row follows this (non-ProgressTask) task, if any."""
-    options = _job_options(request)
+    options = job_options(request)
     return str(options.get("token") or "") if options.get("follows") else None
 
 
@@ -137,6 +214,8 @@ def on_task_success(sender: Any = None, **kwargs: Any) -> None:
     if not job_id:
         return
     if isinstance(sender, ProgressTask):
+        if not _run_tracked(sender, sender.request):
+            return
         state = _own_state(job_id)
         if state is None or state.outcome != REPLACED:
             lifecycle.succeeded(job_id, state, _token(sender.request))
@@ -150,19 +229,30 @@ def on_task_failure(
     if not task_id:
         return
     if isinstance(sender, ProgressTask):
+        if not _run_tracked(sender, sender.request):
+            return
         state = _own_state(task_id)
         if isinstance(exception, TaskCancelled):  # raised outside the body (before_start)
             lifecycle.cancelled(task_id, state)
         else:
             lifecycle.failed(task_id, exception, state)
+            lifecycle.abandoned(_later_steps(getattr(sender, "request", None)), task_id)
     elif (token := _follows(getattr(sender, "request", None))) is not None:
         lifecycle.failed(task_id, exception, None, token)
+
+
+def _later_steps(request: Any) -> list[str]:
+    """The ids of the chain steps and chord callback that wait for this task."""
+    later = [*(getattr(request, "chain", None) or []), getattr(request, "chord", None)]
+    return [canvas.task_id_of(leaf) for sig in later for leaf in canvas.leaves(sig)]
 
 
 def on_task_retry(
     sender: Any = None, request: Any = None, reason: Any = None, **kwargs: Any
 ) -> None:
     if not isinstance(sender, ProgressTask) or request is None or not request.id:
+        return
+    if not _run_tracked(sender, request):
         return
     state = _own_state(request.id)
     token = _token(request)
@@ -180,19 +270,32 @@ def on_task_retry(
 
 
 def retry_message(task: Any, attempt: int, reason: Any) -> str:
-    """``"Retry 2 of 3 at 12:00:05 UTC: ValueError: flaky"`` for the row's message."""
+    """``"Retry 2 of 3 at 12:00:05 UTC"`` for the row's message, translated.
+
+    The exception retried for is named only when its user may read it (a
+    ``JobError``'s message), or with ``PROGRESS_TRACKER_VERBATIM_ERRORS``
+    (``"ValueError: flaky"``); never as a Python repr.
+    """
     max_retries = getattr(task, "override_max_retries", None)
     if max_retries is None:
         max_retries = task.max_retries
-    of = f" of {max_retries}" if max_retries is not None else ""
     when = getattr(reason, "when", None)
-    at = f" at {lifecycle.due_time(when).strftime('%H:%M:%S')} UTC" if when is not None else ""
-    exc = getattr(reason, "exc", None)
-    if isinstance(exc, BaseException):
-        why = lifecycle.format_exception(exc)
+    values = {
+        "attempt": attempt,
+        "max": max_retries,
+        "time": lifecycle.due_time(when).strftime("%H:%M:%S") if when is not None else "",
+    }
+    if max_retries is not None and when is not None:
+        text = gettext("Retry %(attempt)d of %(max)d at %(time)s UTC") % values
+    elif max_retries is not None:
+        text = gettext("Retry %(attempt)d of %(max)d") % values
+    elif when is not None:
+        text = gettext("Retry %(attempt)d at %(time)s UTC") % values
     else:
-        why = str(getattr(reason, "message", None) or "retrying")
-    return f"Retry {attempt}{of}{at}: {why}"
+        text = gettext("Retry %(attempt)d") % values
+    exc = getattr(reason, "exc", None)
+    why = retry_reason(exc if isinstance(exc, BaseException) else None)
+    return f"{text}: {why}" if why else text
 
 
 def on_task_revoked(
@@ -225,6 +328,7 @@ def on_task_postrun(
     if state == celery_states.IGNORED:
         if job.outcome == CANCELLED:
             lifecycle.cancelled(task_id, job)
+            lifecycle.abandoned(_later_steps(sender.request), task_id, cancelled=True)
         elif job.outcome != REPLACED:
             lifecycle.revoked(task_id, job.token)  # the body raised Ignore itself
     elif state == celery_states.REJECTED:
@@ -246,6 +350,11 @@ def on_worker_process_init(**kwargs: Any) -> None:
     _in_pool_child = True
 
 
+def on_beat_init(sender: Any = None, **kwargs: Any) -> None:
+    global _in_beat
+    _in_beat = True
+
+
 RECEIVERS = (
     (signals.before_task_publish, on_before_task_publish),
     (signals.task_prerun, on_task_prerun),
@@ -255,6 +364,7 @@ RECEIVERS = (
     (signals.task_revoked, on_task_revoked),
     (signals.task_postrun, on_task_postrun),
     (signals.worker_process_init, on_worker_process_init),
+    (signals.beat_init, on_beat_init),
 )
 
 

@@ -8,6 +8,8 @@ from typing import Any
 
 from django.utils import timezone as dj_timezone
 
+from celery_progress_tracker import rollups
+from celery_progress_tracker.errors import shown_error
 from celery_progress_tracker.models import EndReason, SSEProgress, Status
 
 #: Seconds of running time before a rate and an ETA are reported.
@@ -25,24 +27,29 @@ def reported_status(job: SSEProgress, now: datetime) -> tuple[str, str, str]:
     """The status, end reason and error as reported.
 
     A running job whose worker stopped sending heartbeats reads as failed
-    (worker lost) before any reaper has closed it.
+    (worker lost) before any reaper has closed it. The error is the one the
+    job's user may read (see :mod:`~celery_progress_tracker.errors`).
     """
     if job.is_stale(now):
-        return (
-            str(Status.FAILED),
-            str(EndReason.WORKER_LOST),
-            f"No heartbeat from its worker since {iso_utc(job.updated_at)}",
-        )
-    return str(job.status), str(job.end_reason), job.error
+        status, end_reason = str(Status.FAILED), str(EndReason.WORKER_LOST)
+        error = f"No heartbeat from its worker since {iso_utc(job.updated_at)}"
+        public = ""
+    else:
+        status, end_reason, error = str(job.status), str(job.end_reason), job.error
+        public = job.public_error
+    return status, end_reason, shown_error(job.job_id, status, end_reason, error, public)
 
 
 def job_to_dict(job: SSEProgress, now: datetime | None = None) -> dict[str, Any]:
     """The job's state as reported: the seed's keys first, then the extras.
 
     A running row whose worker stopped sending heartbeats reads as ``failed``
-    with a "worker lost" error, before any reaper has closed it.
+    with a "worker lost" error, before any reaper has closed it. ``error`` is
+    for the job's user: a ``JobError``'s message or a generic sentence, unless
+    ``PROGRESS_TRACKER_VERBATIM_ERRORS`` (the row's ``error`` keeps the full text).
     """
     now = now or dj_timezone.now()
+    rollup = rollups.prepared(job)
     status, end_reason, error = reported_status(job, now)
     done = job.processed_items + job.failed_items
     duration = job.duration if job.completed_at else _running_duration(job, now)
@@ -53,7 +60,7 @@ def job_to_dict(job: SSEProgress, now: datetime | None = None) -> dict[str, Any]
         "total_items": job.total_items,
         "processed_items": job.processed_items,
         "failed_items": job.failed_items,
-        "progress_percentage": job.progress_percentage,
+        "progress_percentage": rollup.percentage if rollup else job.progress_percentage,
         "current_message": job.current_message,
         "started_at": iso_utc(job.started_at),
         "completed_at": iso_utc(job.completed_at),
@@ -66,7 +73,20 @@ def job_to_dict(job: SSEProgress, now: datetime | None = None) -> dict[str, Any]
         "cancel_requested": job.cancel_requested_at is not None,
         "items_per_second": None,
         "eta_seconds": None,
+        "root_id": job.root_id,
+        "parent_id": job.parent_id,
+        "group_id": job.group_id,
+        "rollup_id": job.rollup_id,
+        "kind": job.kind or "task",
     }
+    if rollup is not None:
+        data.update(
+            parts_total=rollup.parts_total,
+            parts_done=rollup.parts_done,
+            parts_failed=rollup.parts_failed,
+            parts_cancelled=rollup.parts_cancelled,
+            members=rollup.members,
+        )
     if duration and duration >= MIN_SECONDS_FOR_RATE and done:
         rate = done / duration
         data["items_per_second"] = round(rate, 3)
@@ -107,6 +127,7 @@ def row_etag(job: SSEProgress, now: datetime) -> str:
 
     The poll's 304 path: a bar whose job has not changed costs no serialisation.
     """
+    rollups.prepared(job)
     status, _end_reason, error = reported_status(job, now)
     return _weak_etag(
         (

@@ -52,6 +52,7 @@ def progress_options(
     task_type: str | None = None,
     total: int | None = None,
     metadata: dict[str, Any] | None = None,
+    track: bool = True,
 ) -> dict[str, Any]:
     """The job options of one enqueue, checked, as the header value the worker reads.
 
@@ -67,6 +68,8 @@ def progress_options(
         options["total"] = check_count("progress_total", total)
     if metadata is not None:
         options["metadata"] = check_metadata(metadata)
+    if not track:
+        options["track"] = False
     return options
 
 
@@ -161,6 +164,11 @@ class ProgressTask(DjangoTask):  # type: ignore[type-arg]
     #: The row's ``total_items`` when the enqueue gives none (``0``: unknown).
     progress_total: int = 0
 
+    #: Whether runs that Celery beat starts get a row. ``False``: a scheduled
+    #: run records no progress (nobody watches it; a frequent schedule would
+    #: fill the table); the same task started any other way still does.
+    progress_scheduled: bool = True
+
     # -- enqueue ---------------------------------------------------------------
 
     def AsyncResult(self, task_id: str, **kwargs: Any) -> ProgressAsyncResult:
@@ -180,6 +188,7 @@ class ProgressTask(DjangoTask):  # type: ignore[type-arg]
         progress_task_type: str | None = None,
         progress_total: int | None = None,
         progress_metadata: dict[str, Any] | None = None,
+        progress_track: bool = True,
         **options: Any,
     ) -> Any:
         """``Task.apply_async`` plus the job's options.
@@ -191,6 +200,9 @@ class ProgressTask(DjangoTask):  # type: ignore[type-arg]
             progress_task_type: the row's ``task_type`` for this job.
             progress_total: the row's ``total_items`` (``0``: unknown).
             progress_metadata: a JSON-serialisable dict stored on the row.
+            progress_track: ``False`` runs the task without a row (its
+                ``self.progress()`` calls do nothing), e.g. in a beat entry's
+                ``options``.
 
         Raises:
             JobIdInUse: ``task_id`` names a job of another owner.
@@ -202,8 +214,13 @@ class ProgressTask(DjangoTask):  # type: ignore[type-arg]
             task_type=progress_task_type,
             total=progress_total,
             metadata=progress_metadata,
+            track=progress_track,
         )
         header = _add_job_header(options, job)
+        if task_id is not None and "owner" not in header and current_owner() is UNSET:
+            # Published by Celery itself (a chord's callback by ``chord_unlock``):
+            # a canvas member whose row its canvas made takes that row's owner and run.
+            header.update(lifecycle.planned_run(task_id))
         header.setdefault("token", new_run_token())
         if task_id is not None and not self.app.conf.task_always_eager:
             owner = header["owner"] if "owner" in header else current_owner()
@@ -232,6 +249,7 @@ class ProgressTask(DjangoTask):  # type: ignore[type-arg]
         progress_task_type: str | None = None,
         progress_total: int | None = None,
         progress_metadata: dict[str, Any] | None = None,
+        progress_track: bool = True,
         **options: Any,
     ) -> Any:
         """``Task.apply`` (run here and now) plus the job's options of :meth:`apply_async`.
@@ -245,6 +263,7 @@ class ProgressTask(DjangoTask):  # type: ignore[type-arg]
             task_type=progress_task_type,
             total=progress_total,
             metadata=progress_metadata,
+            track=progress_track,
         )
         options["headers"] = dict(headers) if headers else None
         header = _add_job_header(options, job)
@@ -264,12 +283,24 @@ class ProgressTask(DjangoTask):  # type: ignore[type-arg]
         if not isinstance(state, JobState) or state.task is not self:
             return super().__call__(*args, **kwargs)  # called directly
         try:
-            return super().__call__(*args, **kwargs)
+            return self._run_in_trace(args, kwargs)
         except TaskCancelled:
             self._stop_as_revoked(state, "cancelled")
         except BaseException as exc:
             state.exception = exc
             raise
+
+    def _run_in_trace(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        # Under Celery's tracer the request is already on the stack. A worker
+        # installs a guard so that ``Task.__call__`` does not push a second,
+        # "called directly" request over it; a worker started without that
+        # guard (``celery.contrib.testing`` on Celery 5.4) does not, and
+        # ``self.retry()`` would then raise the exception instead of retrying.
+        stack = self.request_stack
+        request = stack.top
+        if request is not None and len(stack) == 1 and not request.called_directly:
+            return self.run(*args, **kwargs)
+        return super().__call__(*args, **kwargs)
 
     def before_start(self, task_id: str, args: Any, kwargs: Any) -> None:
         state = current_state()

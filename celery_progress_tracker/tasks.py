@@ -19,5 +19,5 @@ def reap_stale_jobs() -> int:
 
 @shared_task(name="celery_progress_tracker.purge", ignore_result=True)
 def purge_finished_jobs() -> int:
-    """Delete finished jobs older than ``PROGRESS_TRACKER_RETENTION_DAYS``."""
+    """Delete finished jobs past their retention (``RETENTION_DAYS``, ``SYSTEM_RETENTION_DAYS``)."""
     return purge()

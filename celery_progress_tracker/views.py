@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from typing import Any
+from urllib.parse import parse_qsl
 
 from django.contrib.auth.decorators import login_not_required
 from django.http import HttpRequest, HttpResponse
@@ -17,12 +18,20 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 
-from celery_progress_tracker import lifecycle
-from celery_progress_tracker.access import Page, job_to_act_on, readable_job, readable_jobs
+from celery_progress_tracker import lifecycle, rollups
+from celery_progress_tracker.access import (
+    Page,
+    anonymous_may_read,
+    job_to_act_on,
+    not_authenticated,
+    readable_job,
+    readable_jobs,
+    request_user,
+)
 from celery_progress_tracker.decorators import api_view
 from celery_progress_tracker.exceptions import InvalidTransition
 from celery_progress_tracker.models import SSEProgress, SSEProgressQuerySet
-from celery_progress_tracker.params import BadParameter, ListParams, parse_list_params
+from celery_progress_tracker.params import BadParameter, ListParams, list_query, parse_list_params
 from celery_progress_tracker.responses import (
     conditional_json,
     json_error,
@@ -82,7 +91,13 @@ def job_cancel(request: HttpRequest, job_id: str) -> HttpResponse:
     if job.is_stale():  # it reads as failed
         return finished
     try:
-        job.request_cancel()
+        if rollups.is_rollup(job):
+            # Every unfinished member of the group, chord or chain.
+            if not lifecycle.cancel_rollup(job, rollups.member_ids(job.job_id)):
+                return finished
+            job.refresh_from_db()
+        else:
+            job.request_cancel()
     except InvalidTransition:
         return finished
     except SSEProgress.DoesNotExist:
@@ -99,10 +114,21 @@ def _page_url(request: HttpRequest, page: int) -> str:
     return f"{request.path}?{query.urlencode()}"
 
 
+def _asks_for_job_ids(request: HttpRequest) -> bool:
+    query = parse_qsl(request.META.get("QUERY_STRING", ""), keep_blank_values=True)
+    return any(key == "job_id" for key, _value in query)
+
+
 def _job_list(request: HttpRequest, *, active_only: bool) -> HttpResponse:
     try:
-        params = parse_list_params(request.GET)
+        params = parse_list_params(list_query(request))
     except BadParameter as exc:
+        # Authentication is checked first (the documented order), here only when it
+        # decides the answer: a valid request's user is found with its page.
+        if not request_user(request).is_authenticated and not (
+            _asks_for_job_ids(request) and anonymous_may_read()
+        ):
+            return not_authenticated()
         return json_error(exc.code, exc.message)
     page = readable_jobs(request, params, active_only=active_only)
     if isinstance(page, HttpResponse):

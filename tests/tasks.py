@@ -9,7 +9,7 @@ import celery.contrib.testing.tasks  # noqa: F401  (registers celery.ping)
 from celery import shared_task
 from django.db import transaction
 
-from celery_progress_tracker import ProgressTask, TaskCancelled
+from celery_progress_tracker import JobError, ProgressTask, TaskCancelled
 from celery_progress_tracker.models import SSEProgress
 from tests.celery_app import app
 
@@ -65,6 +65,16 @@ def fail_after(self: ProgressTask, items: int) -> None:
     raise RuntimeError(f"boom after {items} items")
 
 
+@shared_task(base=ProgressTask, bind=True, name="tests.reject_line")
+def reject_line(self: ProgressTask, line: int) -> None:
+    """Fails with a message for the job's user, caused by an internal error."""
+    self.progress(line - 1)
+    try:
+        raise LookupError(f"SELECT * FROM invoice WHERE line = {line}: no row")
+    except LookupError as exc:
+        raise JobError(f"Line {line} matches no open invoice") from exc
+
+
 @shared_task(base=ProgressTask, bind=True, name="tests.sleep_then")
 def sleep_then(self: ProgressTask, first: int, sleep: float, then: int = 0) -> int:
     self.progress(first, "before the sleep")
@@ -81,6 +91,13 @@ def retry_once(self: ProgressTask, items: int) -> int:
     if self.request.retries == 0:
         raise self.retry(exc=ValueError("flaky upstream"), countdown=0.5)
     return items
+
+
+@shared_task(base=ProgressTask, bind=True, max_retries=2, name="tests.retry_public")
+def retry_public(self: ProgressTask) -> str:
+    if self.request.retries == 0:
+        raise self.retry(exc=JobError("The bank's server is busy"), countdown=0.5)
+    return "done"
 
 
 @shared_task(base=ProgressTask, bind=True, name="tests.atomic_loop")
@@ -157,3 +174,46 @@ def body_api(self: ProgressTask, threads: int = 0) -> dict[str, Any]:
 @shared_task(base=ProgressTask, bind=True, name="tests.bad_message")
 def bad_message(self: ProgressTask) -> None:
     self.progress(1, message=3)  # type: ignore[arg-type]
+
+
+@shared_task(base=ProgressTask, bind=True, max_retries=3, name="tests.retry_limited")
+def retry_limited(self: ProgressTask) -> str:
+    """Retries once, with a limit of its own (``max_retries=1`` at the call)."""
+    if self.request.retries == 0:
+        raise self.retry(exc=ValueError("busy"), countdown=0.5, max_retries=1)
+    return "done"
+
+
+@shared_task(base=ProgressTask, bind=True, name="tests.split_into")
+def split_into(self: ProgressTask, parts: int, items: int) -> None:
+    """Replaced by a group of ``parts`` jobs of ``items`` items each."""
+    from celery import group
+
+    self.progress(1, "Splitting")
+    raise self.replace(group(count.si(items) for _ in range(parts)))
+
+
+@shared_task(base=ProgressTask, bind=True, name="tests.pipe")
+def pipe(self: ProgressTask, previous: Any, items: int) -> int:
+    """A chain step: counts ``items`` and returns them."""
+    self.set_total(items)
+    for _ in range(items):
+        self.progress(1, f"{self.request.id} counting")
+    return items
+
+
+@shared_task(base=ProgressTask, bind=True, name="tests.summary")
+def summary(self: ProgressTask, counts: list[int]) -> int:
+    """A chord callback: one item per header result."""
+    self.set_total(len(counts))
+    self.progress(len(counts), "summed")
+    return sum(counts)
+
+
+@shared_task(base=ProgressTask, bind=True, name="tests.split_into_steps")
+def split_into_steps(self: ProgressTask, first: int, then: int) -> None:
+    """Replaced by a chain of two ``pipe`` steps."""
+    from celery import chain
+
+    self.progress(1, "Splitting")
+    raise self.replace(chain(pipe.si(None, first), pipe.s(then)))

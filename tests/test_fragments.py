@@ -89,17 +89,24 @@ def test_a_running_job_is_drawn_and_polling_goes_on(client_alice: Client, alice:
 def test_a_final_job_answers_286_so_htmx_stops(
     client_alice: Client, alice: Any, status: str, expected: str
 ) -> None:
-    running(alice, status=status, error="RuntimeError: boom" if status == "failed" else "")
+    failed = status == "failed"
+    running(
+        alice,
+        status=status,
+        error="RuntimeError: boom" if failed else "",
+        public_error="Line 4 is empty" if failed else "",
+    )
     response = client_alice.get(fragment_url("job-1"))
     assert response.status_code == fragments.STOP_POLLING == 286
     assert f'data-status="{status}"' in response.content.decode()
     assert expected in text(response)
-    if status == "failed":
-        assert "RuntimeError: boom" in text(response)
+    if failed:  # the job's user reads the public text, not the exception
+        assert "Line 4 is empty" in text(response)
+        assert "RuntimeError" not in text(response)
 
 
 def test_server_text_is_escaped(client_alice: Client, alice: Any) -> None:
-    running(alice, current_message=XSS, status="failed", error=XSS)
+    running(alice, current_message=XSS, status="failed", error=XSS, public_error=XSS)
     response = client_alice.get(fragment_url("job-1", title="%3Cb%3Ex%3C/b%3E"))
     page = response.content.decode()
     assert "<img" not in page and "<script" not in page and "<b>" not in page

@@ -184,3 +184,15 @@ def test_status_and_title_filters_for_tables() -> None:
         assert render("{{ s|progress_status }}", s="custom") == "custom"
     assert render("{{ t|progress_title }}", t=tasks.titled.name) == "Crunch the numbers"
     assert render("{{ t|progress_title }}", t="reports.tasks.crunch_numbers") == "Crunch numbers"
+
+
+@pytest.mark.django_db
+def test_error_filter_shows_what_the_api_shows() -> None:
+    from celery_progress_tracker.models import SSEProgress
+
+    job = SSEProgress.objects.create(
+        job_id="0badf00d-1", status="failed", end_reason="error", error="KeyError: 'db-7'"
+    )
+    assert render("{{ j|progress_error }}", j=job) == "The job failed (reference 0badf00d)."
+    job.public_error = "Line 3 is empty"
+    assert render("{{ j|progress_error }}", j=job) == "Line 3 is empty"

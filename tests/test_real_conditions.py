@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from django.core.management import call_command
+from django.core.management.base import CommandError
 from django.db import connection
 from django.utils import timezone
 
@@ -91,7 +92,7 @@ def test_whole_worker_killed_row_reported_then_reaped_as_failed(
     data = job_to_dict(job)
     assert data["status"] == "failed"  # ...but reported failed at once
     assert data["end_reason"] == "worker_lost"
-    assert data["error"].startswith("No heartbeat from its worker since")
+    assert data["error"] == f"The job stopped unexpectedly (reference {result.id[:8]})."
     out = StringIO()
     call_command("progress_reap", stdout=out)
     assert "Closed 1 job" in out.getvalue()
@@ -220,6 +221,45 @@ def test_progress_purge(db: None, settings: Any) -> None:
 
     assert purge_finished_jobs() == 1
     assert set(SSEProgress.objects.values_list("job_id", flat=True)) == {"old-run", "new-ok"}
+
+
+@pytest.mark.core
+def test_jobs_without_an_owner_have_their_own_retention(
+    db: None, settings: Any, django_user_model: Any
+) -> None:
+    alice = django_user_model.objects.create_user("alice")
+    now = timezone.now()
+    for job_id, user, days in [
+        ("alice-3d", alice, 3),
+        ("alice-40d", alice, 40),
+        ("system-2h", None, 2 / 24),
+        ("system-3d", None, 3),
+    ]:
+        SSEProgress.objects.create(
+            job_id=job_id, user=user, status="completed", completed_at=now - timedelta(days=days)
+        )
+
+    def left() -> set[str]:
+        return set(SSEProgress.objects.values_list("job_id", flat=True))
+
+    out = StringIO()
+    call_command("progress_purge", "--dry-run", stdout=out)  # defaults: 30 days, 1 day
+    assert "Would delete 2 job(s) past their retention" in out.getvalue()
+    assert "(with an owner: 30 days; without one: 1 day)" in out.getvalue()
+    call_command("progress_purge", stdout=StringIO())
+    assert left() == {"alice-3d", "system-2h"}
+
+    settings.PROGRESS_TRACKER_SYSTEM_RETENTION_DAYS = None  # system jobs kept
+    settings.PROGRESS_TRACKER_RETENTION_DAYS = 2
+    call_command("progress_purge", "--dry-run", stdout=out)
+    assert "(with an owner: 2 days; without one: kept forever)" in out.getvalue()
+    from celery_progress_tracker.tasks import purge_finished_jobs
+
+    assert purge_finished_jobs() == 1
+    assert left() == {"system-2h"}
+    settings.PROGRESS_TRACKER_RETENTION_DAYS = None
+    with pytest.raises(CommandError, match="pass --older-than"):
+        call_command("progress_purge", stdout=StringIO())
 
 
 @pytest.mark.core

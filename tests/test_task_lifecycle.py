@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 import uuid
 from typing import Any
@@ -11,6 +12,7 @@ from django.contrib.auth import get_user_model
 from django.db import connection
 
 from celery_progress_tracker.ownership import progress_owner
+from celery_progress_tracker.serializers import job_to_dict
 from tests import tasks
 from tests.conftest import row, wait_for, wait_status
 
@@ -54,7 +56,9 @@ def test_plain_task_gets_no_row(worker: Any) -> None:
 def test_failure_records_error_and_keeps_counts(worker: Any) -> None:
     result = tasks.fail_after.delay(3)
     job = wait_status(result.id, "failed")
-    assert job.error == "RuntimeError: boom after 3 items"
+    assert (job.error, job.public_error) == ("RuntimeError: boom after 3 items", "")
+    # The job's user reads a generic sentence with a reference; staff the row.
+    assert job_to_dict(job)["error"] == f"The job failed (reference {result.id[:8]})."
     assert (job.processed_items, job.total_items) == (3, 6)
     assert job.progress_percentage == 50
     assert job.completed_at is not None
@@ -71,11 +75,54 @@ def test_retry_goes_pending_then_restarts_with_counts_reset(worker: Any) -> None
         )
     )
     assert pending.retries == 0
-    assert "Retry 1 of 2" in pending.current_message
-    assert "flaky upstream" in pending.current_message
+    # No exception text for the job's user, and never a Python repr.
+    assert re.fullmatch(r"Retry 1 of 2 at \d\d:\d\d:\d\d UTC", pending.current_message)
     job = wait_status(result.id, "completed")
     assert job.retries == 1
     assert job.processed_items == 4  # counted again from 0, not 8
+
+
+def test_job_error_message_is_what_the_user_reads(worker: Any) -> None:
+    result = tasks.reject_line.delay(21)
+    job = wait_status(result.id, "failed")
+    assert job.public_error == "Line 21 matches no open invoice"
+    assert job.error == (
+        "JobError: Line 21 matches no open invoice (caused by LookupError:"
+        " SELECT * FROM invoice WHERE line = 21: no row)"
+    )
+    assert job_to_dict(job)["error"] == "Line 21 matches no open invoice"
+    assert job.processed_items == 20
+
+
+def test_retry_for_a_job_error_names_its_message(worker: Any) -> None:
+    result = tasks.retry_public.delay()
+    pending = wait_for(
+        lambda: (
+            (j := row(result.id)) is not None
+            and j.status == "pending"
+            and j.started_at is not None
+            and j
+        )
+    )
+    assert re.fullmatch(
+        r"Retry 1 of 2 at \d\d:\d\d:\d\d UTC: The bank's server is busy",
+        pending.current_message,
+    )
+    assert wait_status(result.id, "completed").public_error == ""
+
+
+def test_retry_message_counts_against_the_limit_given_to_retry(worker: Any) -> None:
+    result = tasks.retry_limited.delay()
+    pending = wait_for(
+        lambda: (
+            (j := row(result.id)) is not None
+            and j.status == "pending"
+            and j.started_at is not None
+            and j
+        )
+    )
+    assert re.fullmatch(r"Retry 1 of 1 at \d\d:\d\d:\d\d UTC", pending.current_message)
+    wait_status(result.id, "completed")
 
 
 def test_revoke_of_a_queued_task_cancels_it(worker_process: Any) -> None:

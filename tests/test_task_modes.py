@@ -40,6 +40,13 @@ def test_apply_records_the_job_once_at_the_end() -> None:
     assert not job.has_heartbeat  # nothing to reap: it ran in the caller
 
 
+def test_apply_without_a_row() -> None:
+    assert tasks.count.apply((4,), progress_track=False).get() == 4
+    failed = tasks.fail_after.apply((2,), progress_track=False)
+    assert failed.status == "FAILURE"
+    assert not SSEProgress.objects.exists()
+
+
 def test_apply_of_a_failing_task_records_the_failure() -> None:
     result = tasks.fail_after.apply((2,))
     assert result.failed()

@@ -163,6 +163,41 @@ class Migration(migrations.Migration):
                     models.DateTimeField(blank=True, null=True, verbose_name="completed at"),
                 ),
                 (
+                    "public_error",
+                    models.CharField(
+                        blank=True,
+                        default="",
+                        help_text="What the job's user is shown of its failure (a JobError's message); empty: a generic sentence.",
+                        max_length=1000,
+                        verbose_name="public error",
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("", "task"),
+                            ("group", "group"),
+                            ("chord", "chord"),
+                            ("chain", "chain"),
+                        ],
+                        default="",
+                        max_length=10,
+                        verbose_name="kind",
+                    ),
+                ),
+                (
+                    "rollup_id",
+                    models.CharField(
+                        blank=True,
+                        default="",
+                        help_text="The roll-up job (group, chord or chain) this job is counted in.",
+                        max_length=255,
+                        verbose_name="roll-up id",
+                    ),
+                ),
+                (
                     "user",
                     models.ForeignKey(
                         blank=True,
@@ -203,6 +238,11 @@ class Migration(migrations.Migration):
                         condition=models.Q(("root_id", ""), _negated=True),
                         fields=["root_id"],
                         name="cpt_root_idx",
+                    ),
+                    models.Index(
+                        condition=models.Q(("rollup_id", ""), _negated=True),
+                        fields=["rollup_id"],
+                        name="cpt_rollup_idx",
                     ),
                 ],
             },

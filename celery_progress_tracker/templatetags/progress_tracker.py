@@ -271,3 +271,18 @@ def progress_title(task_type: Any) -> str:
     made readable ("reports.tasks.crunch_numbers" -> "Crunch numbers").
     """
     return fragments.job_title(str(task_type))
+
+
+@register.filter
+def progress_error(job: Any) -> str:
+    """What a job's user is shown of its failure (``{{ job|progress_error }}``).
+
+    The same text as the API's ``error``: a ``JobError``'s message, else a
+    generic sentence with a reference (the full text with
+    ``PROGRESS_TRACKER_VERBATIM_ERRORS``); empty unless the job failed.
+    """
+    from django.utils import timezone
+
+    from celery_progress_tracker.serializers import reported_status
+
+    return reported_status(job, timezone.now())[2]

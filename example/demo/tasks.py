@@ -18,7 +18,7 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 
-from celery_progress_tracker import ProgressTask
+from celery_progress_tracker import JobError, ProgressTask
 from demo import data
 
 
@@ -174,15 +174,17 @@ def export_accounting(self: ProgressTask, period: str, count: int, language: str
     progress_title=_lazy("Bank reconciliation (fails)"),
 )
 def reconcile_bank_statement(self: ProgressTask, count: int, language: str = "en") -> None:
-    """A job that fails part-way: the bar turns red and shows the error."""
+    """A job that fails part-way: the bar turns red and shows the error.
+
+    A ``JobError``'s message is written for the job's user: the bar shows it
+    as it is (any other exception shows as a generic sentence).
+    """
     with translation.override(language):
         self.set_total(count)
         for idx in range(1, count + 1):
             pause()
             if idx > count * 2 // 5:
-                raise RuntimeError(
-                    _("Statement line %(line)d matches no open invoice") % {"line": idx}
-                )
+                raise JobError(_("Statement line %(line)d matches no open invoice") % {"line": idx})
             self.progress(1, _("Statement line %(line)d matched") % {"line": idx})
 
 

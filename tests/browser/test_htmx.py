@@ -89,7 +89,7 @@ def test_htmx_fragments_in_french_with_a_framework_theme(
     assert f"progress-polling--{theme}" in (root.get_attribute("class") or "")
     assert browser.page.inner_text("#fragment0 .progress-polling-status") == "Échoué"
     assert browser.page.inner_text("#fragment0 .progress-polling-error") == (
-        "RuntimeError: boom after 5 items"
+        f"La tâche a échoué (référence {failing.id[:8]})."
     )
     assert browser.page.inner_text("#fragment0 .progress-polling-remaining") == "5\nRESTANTS"
     assert statuses[failing.id][-1] == 286

@@ -154,11 +154,15 @@ def alice_cookies(alice: Any) -> dict[str, str]:
 
 @pytest.fixture
 def eager() -> Iterator[None]:
-    """cookiecutter-django's local settings: eager, propagating exceptions."""
-    app.conf.task_always_eager = True
-    app.conf.task_eager_propagates = True
+    """cookiecutter-django's local settings: eager, propagating exceptions.
+
+    Set under the ``CELERY_`` names the project's settings use: Celery 5.4 reads
+    those first, so a change of ``task_always_eager`` alone would go unseen.
+    """
+    app.conf.CELERY_TASK_ALWAYS_EAGER = True
+    app.conf.CELERY_TASK_EAGER_PROPAGATES = True
     try:
         yield
     finally:
-        app.conf.task_always_eager = False
-        app.conf.task_eager_propagates = False
+        app.conf.CELERY_TASK_ALWAYS_EAGER = False
+        app.conf.CELERY_TASK_EAGER_PROPAGATES = False

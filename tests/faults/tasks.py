@@ -11,7 +11,7 @@ from typing import Any
 
 from celery import shared_task
 
-from celery_progress_tracker import ProgressTask
+from celery_progress_tracker import JobError, ProgressTask
 from celery_progress_tracker.models import SSEProgress
 
 #: The final message of ``hostile_calls``: a NUL and 1 MB of text.
@@ -156,6 +156,6 @@ def text_payload(self: ProgressTask, payload: str, fail: bool) -> str:
     self.set_metadata({payload: payload, "nested": [payload, {"html": payload}]})
     self.progress(1, payload)
     if fail:
-        raise RuntimeError(payload)
+        raise JobError(payload)  # the error its user reads: shown as it is
     self.progress(1, payload)
     return payload

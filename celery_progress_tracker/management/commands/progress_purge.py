@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from celery_progress_tracker.conf import settings
-from celery_progress_tracker.maintenance import PURGEABLE_STATUSES, parse_age, purgeable
+from celery_progress_tracker.maintenance import (
+    PURGEABLE_STATUSES,
+    expired,
+    parse_age,
+    purgeable,
+    retention_ages,
+)
 from celery_progress_tracker.models import FINAL_STATUSES
 
 
@@ -17,7 +23,10 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
             "--older-than",
-            help="age such as 7d, 12h, 30m (default: PROGRESS_TRACKER_RETENTION_DAYS)",
+            help=(
+                "age such as 7d, 12h, 30m, for every job (default: PROGRESS_TRACKER_RETENTION_DAYS,"
+                " and PROGRESS_TRACKER_SYSTEM_RETENTION_DAYS for jobs without an owner)"
+            ),
         )
         parser.add_argument(
             "--status",
@@ -33,22 +42,35 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
+        statuses = options["status"] or FINAL_STATUSES
         if options["older_than"]:
             try:
                 age = parse_age(options["older_than"])
             except ValueError as exc:
                 raise CommandError(str(exc)) from None
-        elif settings.RETENTION_DAYS is None:
-            raise CommandError(
-                "PROGRESS_TRACKER_RETENTION_DAYS is None (keep forever): pass --older-than."
-            )
+            rows = purgeable(age, statuses)
+            when = f"finished more than {age} ago"
         else:
-            from datetime import timedelta
-
-            age = timedelta(days=settings.RETENTION_DAYS)
-        rows = purgeable(age, options["status"] or FINAL_STATUSES)
+            owned, ownerless = retention_ages()
+            if owned is None and ownerless is None:
+                raise CommandError(
+                    "PROGRESS_TRACKER_RETENTION_DAYS and PROGRESS_TRACKER_SYSTEM_RETENTION_DAYS"
+                    " are None (keep forever): pass --older-than."
+                )
+            rows = expired(statuses)
+            when = (
+                f"past their retention (with an owner: {_kept(owned)};"
+                f" without one: {_kept(ownerless)})"
+            )
         if options["dry_run"]:
-            self.stdout.write(f"Would delete {rows.count()} job(s) finished before {age} ago.")
+            self.stdout.write(f"Would delete {rows.count()} job(s) {when}.")
             return
         deleted, _ = rows.delete()
-        self.stdout.write(f"Deleted {deleted} job(s) finished more than {age} ago.")
+        self.stdout.write(f"Deleted {deleted} job(s) {when}.")
+
+
+def _kept(age: timedelta | None) -> str:
+    if age is None:
+        return "kept forever"
+    days = age.total_seconds() / 86400
+    return f"{days:g} day" if days == 1 else f"{days:g} days"

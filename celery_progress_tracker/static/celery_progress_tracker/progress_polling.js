@@ -32,6 +32,7 @@
       tooManyFailures: "The server cannot be reached.",
       jobFailed: "The job failed.",
       eta: "Time left: {time}",
+      parts: "{done} of {total} parts done",
       logStart: "Starting polling for job",
       logData: "Data received:",
       logStop: "Polling stopped",
@@ -58,6 +59,7 @@
       tooManyFailures: "Le serveur est injoignable.",
       jobFailed: "La tâche a échoué.",
       eta: "Temps restant : {time}",
+      parts: "{done} sur {total} parties terminées",
       logStart: "Démarrage du polling pour job",
       logData: "Données reçues:",
       logStop: "Arrêt du polling",
@@ -73,6 +75,7 @@
     autoHideOnComplete: false,
     autoHideDelay: 3000,
     debug: false,
+    segments: false,
     apiBase: "/core/sse-progress/",
     theme: null,
     locale: null,
@@ -542,6 +545,7 @@
       n.fill = n.bar.appendChild(part("fill"));
       n.percent = n.fill.appendChild(part("percent", classes.percentTag || "span"));
       n.counts = part("counts");
+      n.segments = part("segments");
       n.stats.root = part("stats");
       view.stats.forEach(function (stat) {
         var item = part("stat");
@@ -557,7 +561,7 @@
       if (classes.countsInside) {
         n.bar.appendChild(n.counts); // Fomantic's label under the bar
       }
-      [header, n.bar, classes.countsInside ? null : n.counts, n.stats.root, n.message, n.connection, n.error].forEach(
+      [header, n.bar, n.segments, classes.countsInside ? null : n.counts, n.stats.root, n.message, n.connection, n.error].forEach(
         function (node) {
           if (node) {
             n.root.appendChild(node);
@@ -591,6 +595,11 @@
       n.fill.style.width = (view.indeterminate ? 100 : view.percent) + "%";
       n.percent.textContent = view.indeterminate ? "" : view.percent + "%";
       n.counts.textContent = view.counts;
+      n.segments.textContent = "";
+      (view.segments || []).forEach(function (part) {
+        n.segments.appendChild(el("i", "", { "data-status": part.status }));
+      });
+      show(n.segments, !!view.segments);
       view.stats.forEach(function (stat) {
         n.stats[stat.name].textContent = stat.value;
         show(n.stats[stat.name].parentNode, !stat.hidden);
@@ -838,8 +847,11 @@
         icon: this.options.icon ? String(this.options.icon) : "",
         percent: Math.max(0, Math.min(100, Math.floor(Number(data.progress_percentage) || 0))),
         running: running,
-        indeterminate: running && !total,
-        counts: total ? number(processed + failed) + " / " + number(total) : number(processed + failed),
+        indeterminate: running && !total && !data.parts_done,
+        counts:
+          (total ? number(processed + failed) + " / " + number(total) : number(processed + failed)) +
+          (data.parts_total ? " · " + labels.parts.replace("{done}", number(data.parts_done)).replace("{total}", number(data.parts_total)) : ""),
+        segments: this.options.segments && data.members,
         stats: [
           { name: "total", label: labels.total, value: total ? number(total) : labels.unknown },
           { name: "processed", label: labels.processed, value: number(processed) },

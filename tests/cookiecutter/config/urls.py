@@ -9,4 +9,5 @@ urlpatterns = [
     path("jobs/import/", views.start_import),
     path("jobs/fail/", views.start_failing),
     path("jobs/import-async/", views.start_import_async),
+    path("jobs/orchestrate/", views.start_orchestrate),
 ]

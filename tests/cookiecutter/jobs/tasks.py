@@ -6,7 +6,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 import celery.contrib.testing.tasks  # noqa: F401  (registers celery.ping)
-from celery import group, shared_task
+from celery import chain, chord, current_app, group, shared_task
 
 from celery_progress_tracker import ProgressTask, TaskCancelled
 
@@ -111,3 +111,58 @@ def import_file(self: ProgressTask, fail: bool) -> str:
     if fail:
         raise ValueError(f"Cannot parse {name}")
     return "ok"
+
+
+@shared_task(base=ProgressTask, bind=True)
+def summarise(self: ProgressTask, counts: list[int]) -> int:
+    """A chord's callback: adds up its header's results."""
+    self.progress(len(counts))
+    return sum(counts)
+
+
+def start_imports(lines: int, how: str) -> list[str]:
+    """Start imports as an orchestrator would (``how``: the path); the ids of their jobs."""
+    one = import_statement.si(lines)
+    if how == "apply_async":
+        return [import_statement.apply_async((lines,)).id]
+    if how == "send_task":
+        return [current_app.send_task(import_statement.name, (lines,)).id]
+    if how == "chain":
+        last = chain(one, import_statement.si(lines)).apply_async()
+        return [last.parent.id, last.id]
+    if how == "group":
+        return [member.id for member in group(one, one.clone()).apply_async().results]
+    if how == "chord":
+        callback = chord([one, one.clone()], summarise.s()).apply_async()
+        return [*(member.id for member in callback.parent.results), callback.id]
+    if how == "no_owner":  # an explicit owner (none) wins over the running task's
+        return [import_statement.apply_async((lines,), progress_owner=None).id]
+    raise ValueError(how)
+
+
+@shared_task
+def orchestrate(lines: int, how: str) -> list[str]:
+    """A plain task that starts imports."""
+    return start_imports(lines, how)
+
+
+@shared_task(base=ProgressTask, bind=True)
+def orchestrate_tracked(self: ProgressTask, lines: int, how: str) -> list[str]:
+    """The same, as a ProgressTask."""
+    self.progress(1, f"Starting imports ({how})")
+    return start_imports(lines, how)
+
+
+@shared_task(base=ProgressTask, bind=True)
+def import_then_orchestrate(self: ProgressTask, lines: int) -> str:
+    """A ProgressTask that hands work to a plain task, which starts more jobs."""
+    self.progress(1)
+    return str(orchestrate.delay(lines, "apply_async").id)
+
+
+@shared_task(base=ProgressTask, bind=True, progress_scheduled=False)
+def sync_rates(self: ProgressTask, items: int) -> int:
+    """A job beat runs every few seconds: its scheduled runs record no progress."""
+    for _ in range(items):
+        self.progress(1)
+    return items

@@ -7,7 +7,7 @@ import time
 from django.db import connection, transaction
 from django.http import HttpRequest, JsonResponse
 
-from tests.cookiecutter.jobs.tasks import import_statement
+from tests.cookiecutter.jobs.tasks import import_statement, orchestrate
 
 
 def start_import(request: HttpRequest) -> JsonResponse:
@@ -33,3 +33,9 @@ async def start_import_async(request: HttpRequest) -> JsonResponse:
     send_task = bool(request.GET.get("send_task"))
     sent = import_statement.app.send_task(import_statement.name, (3, 0.0)) if send_task else None
     return JsonResponse({"job_id": result.id, "sent_id": sent.id if sent else None})
+
+
+def start_orchestrate(request: HttpRequest) -> JsonResponse:
+    """A plain task that starts imports (``how``: see ``orchestrate``)."""
+    result = orchestrate.delay(2, request.POST.get("how", "apply_async"))
+    return JsonResponse({"task_id": result.id})
