@@ -98,7 +98,9 @@ def run(args: argparse.Namespace, log_dir: Path) -> dict[str, Any]:
     gunicorn, base = services.start_gunicorn("gunicorn", {}, log_dir, WEB_WORKERS)
     big_gunicorn, big_base = services.start_gunicorn("gunicorn-big", big_db, log_dir, WEB_WORKERS)
     # The other session engines, at the small size: cached_db needs the run's Redis.
-    engine_names = ["cached_db", "signed_cookies"] if redis_url else ["signed_cookies"]
+    engine_names = [
+        name for name in args.engines.split(",") if name and (redis_url or name != "cached_db")
+    ]
     engine_servers = {
         name: services.start_gunicorn(
             f"gunicorn-{name}", {"BENCH_SESSION_ENGINE": name}, log_dir, WEB_WORKERS
@@ -143,6 +145,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--backend", choices=("postgres", "embedded"), required=True)
     parser.add_argument("--output", type=Path, required=True)
+    parser.add_argument("--engines", default="cached_db,signed_cookies",
+                        help="session engines measured besides db (comma-separated)")  # fmt: skip
     parser.add_argument("--items", type=int, default=100_000)
     parser.add_argument("--slow-items", type=int, default=10_000)
     parser.add_argument("--repeat", type=int, default=3)
