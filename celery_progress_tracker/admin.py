@@ -6,11 +6,32 @@ admin reads and writes the jobs where the rest of the package does.
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import admin
 from django.contrib.auth import get_user_model
+from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
 
 from celery_progress_tracker.models import SSEProgress
+
+
+class OwnerFilter(admin.SimpleListFilter):
+    """System jobs (no owner: beat, commands, scripts) apart from users' jobs."""
+
+    title = _("started by")
+    parameter_name = "started_by"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, Any]]:
+        return [("system", _("the system (no owner)")), ("user", _("a user"))]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        if self.value() == "system":
+            return queryset.filter(user__isnull=True)
+        if self.value() == "user":
+            return queryset.filter(user__isnull=False)
+        return queryset
 
 
 @admin.register(SSEProgress)
@@ -27,7 +48,7 @@ class SSEProgressAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         "created_at",
         "completed_at",
     )
-    list_filter = ("status", "end_reason", "kind", "task_type")
+    list_filter = (OwnerFilter, "status", "end_reason", "kind", "task_type")
     search_fields = ("job_id", "task_type")
     list_select_related = ("user",)
     raw_id_fields = ("user",)

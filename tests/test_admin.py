@@ -28,3 +28,15 @@ def test_changelist_search_filter_and_readonly_counters(
     form = admin_client.get(f"{url}{job.pk}/change/").content.decode()
     assert 'name="processed_items"' not in form  # read-only
     assert 'name="status"' in form
+
+
+def test_system_jobs_are_listed_apart(admin_client: Client, admin_user: Any) -> None:
+    SSEProgress.objects.create(job_id="users-job", user=admin_user)
+    SSEProgress.objects.create(job_id="beat-job")
+    url = "/admin/celery_progress_tracker/sseprogress/"
+    page = admin_client.get(url, {"started_by": "system"}).content.decode()
+    assert "beat-job" in page and "users-job" not in page
+    page = admin_client.get(url, {"started_by": "user"}).content.decode()
+    assert "users-job" in page and "beat-job" not in page
+    page = admin_client.get(url).content.decode()
+    assert "users-job" in page and "beat-job" in page and "the system (no owner)" in page
