@@ -97,12 +97,27 @@ def run(args: argparse.Namespace, log_dir: Path) -> dict[str, Any]:
         big_db = {"BENCH_SQLITE_NAME": os.environ["BENCH_SQLITE_BIG_NAME"]}
     gunicorn, base = services.start_gunicorn("gunicorn", {}, log_dir, WEB_WORKERS)
     big_gunicorn, big_base = services.start_gunicorn("gunicorn-big", big_db, log_dir, WEB_WORKERS)
+    # The other session engines, at the small size: cached_db needs the run's Redis.
+    engine_names = [
+        name for name in args.engines.split(",") if name and (redis_url or name != "cached_db")
+    ]
+    engine_servers = {
+        name: services.start_gunicorn(
+            f"gunicorn-{name}", {"BENCH_SESSION_ENGINE": name}, log_dir, WEB_WORKERS
+        )
+        for name in engine_names
+    }
     try:
         session = web.login()
+        engines = {name: (url, web.login(engine=name)) for name, (_, url) in engine_servers.items()}
         _say("read path")
         bases = {1_000: (base, "default"), args.big_rows: (big_base, "big")}
-        results["read"] = read_path.measure(bases, session, args.wrk_seconds, args.read_repeat)
+        results["read"] = read_path.measure(
+            bases, session, args.wrk_seconds, args.read_repeat, engines
+        )
         big_gunicorn.stop()
+        for server, _ in engine_servers.values():
+            server.stop()
         _say("roll-up read")
         results["rollup"] = rollup.measure(reads=40 * args.read_repeat)
         worker = services.start_worker("latency-worker", {}, log_dir, queue=queue)
@@ -119,6 +134,8 @@ def run(args: argparse.Namespace, log_dir: Path) -> dict[str, Any]:
                 args.many_seconds, WEB_WORKERS, args.max_jobs,
             )  # fmt: skip
     finally:
+        for server, _ in engine_servers.values():
+            server.stop()
         big_gunicorn.stop()
         gunicorn.stop()
     return results
@@ -128,6 +145,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--backend", choices=("postgres", "embedded"), required=True)
     parser.add_argument("--output", type=Path, required=True)
+    parser.add_argument("--engines", default="cached_db,signed_cookies",
+                        help="session engines measured besides db (comma-separated)")  # fmt: skip
     parser.add_argument("--items", type=int, default=100_000)
     parser.add_argument("--slow-items", type=int, default=10_000)
     parser.add_argument("--repeat", type=int, default=3)

@@ -41,10 +41,8 @@ def profile(requests: int, rows: int, endpoint: str) -> str:
     client = Client(HTTP_COOKIE=session.cookie)
     etag = client.get(f"/core/sse-progress/{job.job_id}/").headers["ETag"]
     endpoints = {
-        "tracker": (f"/core/sse-progress/{job.job_id}/", {}),
-        "tracker_304": (f"/core/sse-progress/{job.job_id}/", {"HTTP_IF_NONE_MATCH": etag}),
-        "celery_progress_anonymous": (f"/celery-progress/{task_id}/", {}),
-        "celery_progress_secured": (f"/celery-progress-secured/{task_id}/", {}),
+        name: (path, {"HTTP_IF_NONE_MATCH": etag} if name == "tracker_304" else {})
+        for name, path in read_path._paths(job.job_id, job.pk, task_id).items()
     }
     queries: list[str] = []
 

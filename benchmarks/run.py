@@ -23,9 +23,11 @@ ROOT = Path(__file__).resolve().parent.parent
 BACKENDS = ("postgres", "embedded")
 #: Sizes of the full run (under ten minutes on two CPUs) and of the smoke run.
 FULL = {"items": 100_000, "slow-items": 10_000, "repeat": 3, "read-repeat": 5, "wrk-seconds": 3,
-        "big-rows": 1_000_000, "latency-calls": 60, "many-seconds": 15}  # fmt: skip
+        "big-rows": 1_000_000, "latency-calls": 60, "many-seconds": 15,
+        "engines": "cached_db,signed_cookies"}  # fmt: skip
 QUICK = {"items": 2_000, "slow-items": 50, "repeat": 1, "read-repeat": 1, "wrk-seconds": 1,
-         "big-rows": 2_000, "latency-calls": 5, "many-seconds": 2, "max-jobs": 3}  # fmt: skip
+         "big-rows": 2_000, "latency-calls": 5, "many-seconds": 2, "max-jobs": 3,
+         "engines": "signed_cookies"}  # fmt: skip
 
 
 def start_column(backend: str, sizes: dict[str, Any], output: Path) -> subprocess.Popen[bytes]:

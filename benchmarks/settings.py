@@ -101,6 +101,17 @@ else:
         TMP / "celery" / "results"
     )
 
+# The session engine under measurement (``BENCH_SESSION_ENGINE``: db, cached_db,
+# signed_cookies); cached_db keeps sessions in the run's Redis.
+SESSION_ENGINE = "django.contrib.sessions.backends." + os.environ.get("BENCH_SESSION_ENGINE", "db")
+if os.environ.get("BENCH_REDIS_URL"):
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": os.environ["BENCH_REDIS_URL"].rsplit("/", 1)[0] + "/1",
+        }
+    }
+
 # The read path polls one fixed job for minutes: it must not turn stale (a
 # stale job reads as failed, which changes its ETag) while no worker runs it.
 PROGRESS_TRACKER_STALE_AFTER = 3600.0

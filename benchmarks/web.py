@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 
 from django.contrib.auth import get_user_model
 from django.db import connections
-from django.test import Client
+from django.test import Client, override_settings
 from django.utils import timezone
 
 from celery_progress_tracker.models import SSEProgress, Status
@@ -30,11 +30,12 @@ class Session:
     cookie: str
 
 
-def login(username: str = "bench") -> Session:
-    """Create a user and a database session for it (Django's default session engine)."""
+def login(username: str = "bench", engine: str = "db") -> Session:
+    """Get or create a user and log it in with session ``engine`` (default: the database)."""
     user, _ = get_user_model().objects.get_or_create(username=username)
-    client = Client()
-    client.force_login(user)
+    with override_settings(SESSION_ENGINE=f"django.contrib.sessions.backends.{engine}"):
+        client = Client()
+        client.force_login(user)
     return Session(user, f"sessionid={client.cookies['sessionid'].value}")
 
 
@@ -72,31 +73,37 @@ def fill_rows(target: int, using: str = "default") -> None:
         return
     start = rows.filter(job_id__startswith=FILLER_PREFIX).count()
     connection = connections[using]
-    columns = (
-        "job_id, task_type, status, total_items, processed_items, failed_items,"
-        " current_message, metadata, error, retries, has_heartbeat, created_at, updated_at,"
-        " started_at, completed_at"
-    )
-    values = (
-        "'{prefix}' || n, 'filler', 'completed', 100, 100, 0, '', '{{}}', '', 0, {false},"
-        " {now}, {now}, {now}, {now}"
-    )
+    now = timezone.now()
+    # Every column from the model (a column added later is filled with its default).
+    fixed: dict[str, Any] = {"task_type": "filler", "status": "completed", "end_reason":
+                             "succeeded", "total_items": 100, "processed_items": 100,
+                             "created_at": now, "updated_at": now, "started_at": now,
+                             "completed_at": now}  # fmt: skip
+    columns, selects, params = [], [], []
+    for field in SSEProgress._meta.concrete_fields:
+        if field.primary_key:
+            continue
+        columns.append(connection.ops.quote_name(field.column))
+        if field.name == "job_id":
+            selects.append(f"'{FILLER_PREFIX}' || n")
+            continue
+        value = fixed[field.name] if field.name in fixed else field.get_default()
+        selects.append("%s")
+        params.append(field.get_db_prep_save(value, connection))
     table = SSEProgress._meta.db_table
+    insert = f"INSERT INTO {table} ({', '.join(columns)}) SELECT {', '.join(selects)}"
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            select = values.format(prefix=FILLER_PREFIX, false="false", now="now()")
             cursor.execute(
-                f"INSERT INTO {table} ({columns}) SELECT {select}"
-                " FROM generate_series(%s, %s) AS n",
-                [start + 1, start + missing],
+                f"{insert} FROM generate_series(%s::int, %s::int) AS n",
+                [*params, start + 1, start + missing],
             )
             cursor.execute(f"ANALYZE {table}")
         else:
-            select = values.format(prefix=FILLER_PREFIX, false="0", now="datetime('now')")
             cursor.execute(
                 f"WITH RECURSIVE s(n) AS (SELECT %s UNION ALL SELECT n + 1 FROM s WHERE n < %s)"
-                f" INSERT INTO {table} ({columns}) SELECT {select} FROM s",
-                [start + 1, start + missing],
+                f" {insert} FROM s",
+                [start + 1, start + missing, *params],
             )
             cursor.execute("ANALYZE")
             # Fold the inserted pages into the database file now, not during a measurement.

@@ -6,6 +6,7 @@ from typing import Any
 
 from django.conf import settings as django_settings
 from django.core import checks
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.module_loading import import_string
 
 from celery_progress_tracker.conf import DEFAULTS, PREFIX, THEMES
@@ -116,7 +117,18 @@ def check_settings(**kwargs: Any) -> list[checks.CheckMessage]:
         )
     if not errors:
         errors += _check_timing()
+    errors += _check_authentication()
     return errors
+
+
+def _check_authentication() -> list[checks.CheckMessage]:
+    from celery_progress_tracker.authentication import authenticators
+
+    try:
+        authenticators()
+    except ImproperlyConfigured as exc:
+        return [checks.Error(str(exc), id="celery_progress_tracker.E023")]
+    return []
 
 
 def _check_timing() -> list[checks.CheckMessage]:

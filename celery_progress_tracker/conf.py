@@ -41,10 +41,17 @@ DEFAULTS: dict[str, Any] = {
     "ANONYMOUS_OWNERLESS": False,
     # Let staff users read (not delete or cancel) every user's jobs by id.
     "STAFF_SEES_ALL": False,
+    # Let staff users read and list the jobs that have no owner ("system" jobs:
+    # started by beat, a management command or a script).
+    "STAFF_SEES_SYSTEM_JOBS": False,
     # Dotted path to a callable ``(request, job) -> bool`` deciding whether a
     # request may read, delete and cancel a job; replaces the owner rule when
     # set. Lists without ``?job_id=`` always show the user's own jobs.
     "PERMISSION": None,
+    # What authenticates API requests, tried in order: dotted paths to callables
+    # ``(request) -> user | None`` or to Django REST framework authentication
+    # classes; ``None`` is Django's session login alone.
+    "AUTHENTICATION": None,
     # Default and maximum page sizes of the list endpoints.
     "PAGE_SIZE": 20,
     "MAX_PAGE_SIZE": 100,
@@ -112,6 +119,10 @@ class Settings:
         return bool(self._get("STAFF_SEES_ALL"))
 
     @property
+    def STAFF_SEES_SYSTEM_JOBS(self) -> bool:
+        return bool(self._get("STAFF_SEES_SYSTEM_JOBS"))
+
+    @property
     def PERMISSION(self) -> Callable[..., bool] | None:
         value = self._get("PERMISSION")
         if value is None or callable(value):
@@ -125,6 +136,10 @@ class Settings:
         if not callable(func):
             raise ImproperlyConfigured(f"{PREFIX}PERMISSION: {value!r} is not callable")
         return func
+
+    @property
+    def AUTHENTICATION(self) -> Any:
+        return self._get("AUTHENTICATION")
 
     @property
     def PAGE_SIZE(self) -> int:

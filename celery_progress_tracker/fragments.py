@@ -25,8 +25,7 @@ from django.utils import formats
 from django.utils.text import capfirst
 from django.utils.translation import get_language
 
-from celery_progress_tracker.access import anonymous_may_read, can_read
-from celery_progress_tracker.auth import request_user
+from celery_progress_tracker.access import anonymous_may_read, can_read, request_user
 from celery_progress_tracker.conf import THEMES, settings
 from celery_progress_tracker.decorators import api_view
 from celery_progress_tracker.labels import bar_labels

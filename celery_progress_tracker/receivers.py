@@ -19,6 +19,7 @@ from celery_progress_tracker import canvas, lifecycle, tracker
 from celery_progress_tracker.errors import retry_reason
 from celery_progress_tracker.exceptions import TaskCancelled
 from celery_progress_tracker.flusher import flusher
+from celery_progress_tracker.offloop import off_event_loop
 from celery_progress_tracker.ownership import HEADER, UNSET, current_owner, job_options
 from celery_progress_tracker.task import CANCELLED, REPLACED, ProgressTask, new_run_token
 from celery_progress_tracker.validation import clean_task_type
@@ -72,6 +73,7 @@ def _run_tracked(task: ProgressTask, request: Any) -> bool:
 # -- publish -------------------------------------------------------------------
 
 
+@off_event_loop  # send_task() from an async view: the row needs the database
 def on_before_task_publish(
     sender: str | None = None, headers: dict[str, Any] | None = None, **kwargs: Any
 ) -> None:

@@ -18,6 +18,7 @@ from celery.result import AsyncResult
 from celery.utils import uuid
 
 from celery_progress_tracker.exceptions import TaskCancelled
+from celery_progress_tracker.offloop import off_event_loop
 from celery_progress_tracker.ownership import HEADER, UNSET, current_owner, owner_pk
 from celery_progress_tracker.tracker import (
     HelperCount,
@@ -176,6 +177,7 @@ class ProgressTask(DjangoTask):  # type: ignore[type-arg]
             task_id, backend=self.backend, task_name=self.name, app=self.app, **kwargs
         )
 
+    @off_event_loop  # from an async view: the row and the owner need the database
     def apply_async(
         self,
         args: Any = None,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from typing import Any
+from urllib.parse import parse_qsl
 
 from django.contrib.auth.decorators import login_not_required
 from django.http import HttpRequest, HttpResponse
@@ -19,23 +20,18 @@ from django.views.decorators.csrf import csrf_exempt
 
 from celery_progress_tracker import lifecycle, rollups
 from celery_progress_tracker.access import (
-    anonymous_may_act,
+    Page,
     anonymous_may_read,
-    can_act,
-    can_read,
+    job_to_act_on,
+    not_authenticated,
+    readable_job,
+    readable_jobs,
+    request_user,
 )
-from celery_progress_tracker.auth import is_session_user, request_user, session_user_pk
-from celery_progress_tracker.conf import settings
 from celery_progress_tracker.decorators import api_view
 from celery_progress_tracker.exceptions import InvalidTransition
-from celery_progress_tracker.models import SSEProgress, SSEProgressQuerySet, Status
-from celery_progress_tracker.params import (
-    BadParameter,
-    ListParams,
-    is_valid_job_id,
-    list_query,
-    parse_list_params,
-)
+from celery_progress_tracker.models import SSEProgress, SSEProgressQuerySet
+from celery_progress_tracker.params import BadParameter, ListParams, list_query, parse_list_params
 from celery_progress_tracker.responses import (
     conditional_json,
     json_error,
@@ -46,22 +42,8 @@ from celery_progress_tracker.responses import (
 from celery_progress_tracker.serializers import job_etag, job_to_dict, list_etag, row_etag
 
 
-def _not_authenticated() -> HttpResponse:
-    return json_error("not_authenticated", "Log in to see your jobs.")
-
-
 def _jobs() -> SSEProgressQuerySet:
     return SSEProgress.objects.all()
-
-
-def _find(job_id: str, *, with_owner: bool = False) -> SSEProgress | None:
-    if not is_valid_job_id(job_id):  # could match nothing; PostgreSQL rejects NUL
-        return None
-    jobs = _jobs().select_related("user") if with_owner else _jobs()
-    try:
-        return jobs.get(job_id=job_id)
-    except SSEProgress.DoesNotExist:
-        return None
 
 
 def _job_response(request: HttpRequest, job: SSEProgress) -> HttpResponse:
@@ -80,41 +62,16 @@ def _list_response(request: HttpRequest, page: dict[str, Any]) -> HttpResponse:
 @api_view("GET")
 def job_detail(request: HttpRequest, job_id: str) -> HttpResponse:
     """One job, as the progress bar polls it; ``If-None-Match`` gives a 304."""
-    job: SSEProgress | None = None
-    looked_up = False
-    if settings.PERMISSION is None:
-        user_pk = session_user_pk(request)
-        if user_pk is not None:
-            # The hot path: the job and its owner in one query, no user query.
-            job, looked_up = _find(job_id, with_owner=True), True
-            if job is not None and is_session_user(request, user_pk, job.user):
-                return _job_response(request, job)
-    user = request_user(request)
-    if not user.is_authenticated and not anonymous_may_read():
-        return _not_authenticated()
-    if not looked_up:
-        job = _find(job_id)
-    if job is None or not can_read(request, user, job):
-        return not_found()
+    job = readable_job(request, job_id)
+    if isinstance(job, HttpResponse):
+        return job
     return _job_response(request, job)
-
-
-def _job_to_act_on(request: HttpRequest, job_id: str) -> SSEProgress | HttpResponse:
-    user = request_user(request)
-    if not user.is_authenticated and not anonymous_may_act():
-        return _not_authenticated()
-    job = _find(job_id)
-    if job is None or not can_read(request, user, job):
-        return not_found()
-    if not can_act(request, user, job):
-        return json_error("permission_denied", "You may only change your own jobs.")
-    return job
 
 
 @api_view("DELETE")
 def job_delete(request: HttpRequest, job_id: str) -> HttpResponse:
     """Delete a finished job (a running one answers 409)."""
-    job = _job_to_act_on(request, job_id)
+    job = job_to_act_on(request, job_id)
     if isinstance(job, HttpResponse):
         return job
     if not lifecycle.delete_finished(job):
@@ -127,7 +84,7 @@ def job_delete(request: HttpRequest, job_id: str) -> HttpResponse:
 @api_view("POST")
 def job_cancel(request: HttpRequest, job_id: str) -> HttpResponse:
     """Cancel a job: a pending one at once, a running one at its next progress call."""
-    job = _job_to_act_on(request, job_id)
+    job = job_to_act_on(request, job_id)
     if isinstance(job, HttpResponse):
         return job
     finished = json_error("job_finished", "The job has already finished.")
@@ -157,58 +114,48 @@ def _page_url(request: HttpRequest, page: int) -> str:
     return f"{request.path}?{query.urlencode()}"
 
 
-def _filtered(params: ListParams, *, active_only: bool) -> SSEProgressQuerySet:
-    jobs: SSEProgressQuerySet = _jobs().order_by("-created_at", "-id")
-    # A running row whose worker is lost reads as failed (job_to_dict): list it so.
-    stale = _jobs().stale().values("pk")
-    if active_only:
-        jobs = jobs.active().exclude(pk__in=stale)
-    if params.statuses:
-        reported = jobs.filter(status__in=params.statuses)
-        if str(Status.IN_PROGRESS) in params.statuses:
-            reported = reported.exclude(pk__in=stale)
-        if str(Status.FAILED) in params.statuses and not active_only:
-            reported = reported | jobs.filter(pk__in=stale)
-        jobs = reported
-    if params.task_types:
-        jobs = jobs.filter(task_type__in=params.task_types)
-    return jobs
+def _asks_for_job_ids(request: HttpRequest) -> bool:
+    query = parse_qsl(request.META.get("QUERY_STRING", ""), keep_blank_values=True)
+    return any(key == "job_id" for key, _value in query)
 
 
 def _job_list(request: HttpRequest, *, active_only: bool) -> HttpResponse:
-    user = request_user(request)
     try:
-        query = list_query(request)
-        if not user.is_authenticated and not ("job_id" in query and anonymous_may_read()):
-            return _not_authenticated()
-        params = parse_list_params(query)
+        params = parse_list_params(list_query(request))
     except BadParameter as exc:
+        # Authentication is checked first (the documented order), here only when it
+        # decides the answer: a valid request's user is found with its page.
+        if not request_user(request).is_authenticated and not (
+            _asks_for_job_ids(request) and anonymous_may_read()
+        ):
+            return not_authenticated()
         return json_error(exc.code, exc.message)
-    jobs = _filtered(params, active_only=active_only)
+    page = readable_jobs(request, params, active_only=active_only)
+    if isinstance(page, HttpResponse):
+        return page
     now = timezone.now()
-
+    results = [job_to_dict(job, now) for job in page.jobs]
     if params.job_ids is not None:
         # Many bars on one page poll once: every job asked for that the user may read.
-        found = list(jobs.filter(job_id__in=params.job_ids)) if params.job_ids else []
-        results = [job_to_dict(job, now) for job in found if can_read(request, user, job)]
         return _list_response(
             request, {"count": len(results), "next": None, "previous": None, "results": results}
         )
+    return _paginated(request, params, page, results)
 
-    jobs = jobs.for_user(user)
-    count = jobs.count()
-    last_page = max(1, math.ceil(count / params.page_size))
+
+def _paginated(
+    request: HttpRequest, params: ListParams, page: Page, results: list[dict[str, Any]]
+) -> HttpResponse:
+    last_page = max(1, math.ceil(page.total / params.page_size))
     if params.page > last_page:
         return not_found(f"There is no page {params.page}; the last page is {last_page}.")
-    start = (params.page - 1) * params.page_size
-    page = list(jobs[start : start + params.page_size]) if count else []
     return _list_response(
         request,
         {
-            "count": count,
+            "count": page.total,
             "next": _page_url(request, params.page + 1) if params.page < last_page else None,
             "previous": _page_url(request, params.page - 1) if params.page > 1 else None,
-            "results": [job_to_dict(job, now) for job in page],
+            "results": results,
         },
     )
 

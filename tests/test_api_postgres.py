@@ -81,7 +81,8 @@ def hundred_thousand_rows() -> Iterator[Any]:
             INSERT INTO {TABLE} (job_id, user_id, task_type, status, total_items,
                 processed_items, failed_items, current_message, metadata, error, retries,
                 has_heartbeat, created_at, updated_at, started_at, completed_at,
-                end_reason, run_token, root_id, parent_id, group_id, public_error)
+                end_reason, run_token, root_id, parent_id, group_id, public_error, kind,
+                rollup_id)
             SELECT 'job-' || n, {first_user} + n % {USERS},
                 (ARRAY['email_sending', 'edi_import', 'report_generation'])[1 + n % 3],
                 CASE WHEN n / {USERS} % 100 = 0 THEN 'in_progress'
@@ -94,7 +95,7 @@ def hundred_thousand_rows() -> Iterator[Any]:
                 CASE WHEN n / {USERS} % 100 > 1 THEN now() - n * interval '1 minute' END,
                 CASE WHEN n / {USERS} % 100 = 2 THEN 'error'
                      WHEN n / {USERS} % 100 > 2 THEN 'succeeded' ELSE '' END,
-                '', '', '', '', ''
+                '', '', '', '', '', '', ''
             FROM generate_series(1, {ROWS}) AS n
             """
         )
@@ -143,7 +144,7 @@ def test_the_api_and_the_reaper_use_indexes(hundred_thousand_rows: Any) -> None:
     for name, url in urls.items():
         plans = _plans_on_the_job_table(client, url)
         if name in ("owner list", "active list"):
-            assert len(plans) == 2, plans  # count + page
+            assert len(plans) == 1, plans  # the page with its total (a window count)
         for plan in plans:
             _assert_indexed(plan)
 

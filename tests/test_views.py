@@ -242,26 +242,30 @@ def test_head_answers_like_get_without_a_body(alice_client: Client, alice: Abstr
 # -- query counts -----------------------------------------------------------
 
 
-def test_a_poll_costs_two_queries_session_and_job_with_owner(
+def test_a_poll_costs_one_query_session_job_and_owner_together(
     alice_client: Client, alice: AbstractUser, django_assert_num_queries: Any
 ) -> None:
     make_job("abc", alice)
-    with django_assert_num_queries(2) as captured:  # session, job JOIN user
+    with django_assert_num_queries(1) as captured:  # session JOIN job JOIN user
         response = alice_client.get(detail_url("abc"))
     assert response.status_code == 200
-    assert "JOIN" in captured.captured_queries[1]["sql"].upper()
+    sql = captured.captured_queries[0]["sql"]
+    assert "django_session" in sql and "auth_user" in sql
+    with django_assert_num_queries(1):
+        again = alice_client.get(detail_url("abc"), HTTP_IF_NONE_MATCH=response["ETag"])
+    assert again.status_code == 304
 
 
-def test_detail_makes_one_job_query_beyond_session_and_user(
+def test_detail_reads_the_job_once_when_the_shortcut_does_not_apply(
     client: Client, staff: AbstractUser, alice: AbstractUser, django_assert_num_queries: Any
 ) -> None:
     make_job("abc", alice)
     client.force_login(staff)
     with override_settings(PROGRESS_TRACKER_STAFF_SEES_ALL=True):
-        # Not the owner: the shortcut does not apply; session, job, then the user.
-        with django_assert_num_queries(3):
+        # Not the owner: the shortcut says nothing; session with job, then the user.
+        with django_assert_num_queries(2):
             assert client.get(detail_url("abc")).status_code == 200
-        with django_assert_num_queries(3):
+        with django_assert_num_queries(2):
             assert client.get(detail_url("missing")).status_code == 404
 
 
@@ -274,7 +278,7 @@ def test_a_non_model_backend_session_takes_the_normal_path(
     ]
     make_job("abc", alice)
     client.force_login(alice, backend="tests.test_views.OtherBackend")
-    with django_assert_num_queries(3):
+    with django_assert_num_queries(2):  # session with job, then OtherBackend's user
         assert body(client.get(detail_url("abc")))["job_id"] == "abc"
 
 
@@ -288,16 +292,20 @@ class OtherBackend:
         return get_user_model().objects.filter(pk=user_id).first()
 
 
-def test_lists_make_two_queries_beyond_session_and_user(
+def test_lists_make_two_queries_session_then_page_with_total(
     alice_client: Client, alice: AbstractUser, django_assert_num_queries: Any
 ) -> None:
     for index in range(5):
         make_job(f"job-{index}", alice)
-    with django_assert_num_queries(4):  # session, user, count, page
+    with django_assert_num_queries(2):  # session; page, count and owner columns
         assert body(alice_client.get(f"{BASE}?page_size=2"))["count"] == 5
-    with django_assert_num_queries(4):
+    with django_assert_num_queries(2):
+        assert body(alice_client.get(f"{BASE}?page_size=2&page=3"))["count"] == 5
+    with django_assert_num_queries(2):
         assert body(alice_client.get(f"{BASE}active/?status=pending"))["count"] == 5
-    with django_assert_num_queries(3):  # session, user, the jobs asked for
+    with django_assert_num_queries(2):  # an empty list too
+        assert body(alice_client.get(f"{BASE}active/?status=in_progress"))["count"] == 0
+    with django_assert_num_queries(2):  # session, the jobs asked for
         ids = "&".join(f"job_id=job-{index}" for index in range(5))
         assert body(alice_client.get(f"{BASE}?{ids}"))["count"] == 5
 

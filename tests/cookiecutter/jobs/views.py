@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from django.db import connection
+from django.db import connection, transaction
 from django.http import HttpRequest, JsonResponse
 
 from tests.cookiecutter.jobs.tasks import import_statement, orchestrate
@@ -24,6 +24,15 @@ def start_failing(request: HttpRequest) -> JsonResponse:
     """An import that fails at line 4 of 10 (raised here when Celery runs eagerly)."""
     result = import_statement.delay(10, 0.0, 4)
     return JsonResponse({"job_id": result.id})
+
+
+@transaction.non_atomic_requests  # Django refuses ATOMIC_REQUESTS on async views
+async def start_import_async(request: HttpRequest) -> JsonResponse:
+    """An ``async def`` view that starts an import: the job belongs to the request's user."""
+    result = import_statement.delay(int(request.GET.get("lines", "5")), 0.0)
+    send_task = bool(request.GET.get("send_task"))
+    sent = import_statement.app.send_task(import_statement.name, (3, 0.0)) if send_task else None
+    return JsonResponse({"job_id": result.id, "sent_id": sent.id if sent else None})
 
 
 def start_orchestrate(request: HttpRequest) -> JsonResponse:
