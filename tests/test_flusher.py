@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from typing import Any
 
@@ -21,6 +22,11 @@ from celery_progress_tracker.tracker import JobState, helper_for
 pytestmark = [pytest.mark.core, pytest.mark.django_db(transaction=True)]
 
 
+#: Ids no other test uses: the worker's revoked set is process-wide, and a test
+#: that revokes a job of the same id earlier in the run would change what a tick does.
+JOB = f"flush-{uuid.uuid4().hex}"
+
+
 class FakeTask:
     name = "tests.fake"
 
@@ -28,9 +34,9 @@ class FakeTask:
 @pytest.fixture
 def running() -> JobState:
     lifecycle.publish(
-        "job", token="t", owner=None, task_type="x", total=0, metadata={}, due_at=None
+        JOB, token="t", owner=None, task_type="x", total=0, metadata={}, due_at=None
     )
-    state = JobState("job", FakeTask(), token="t")
+    state = JobState(JOB, FakeTask(), token="t")
     lifecycle.start(state)
     return state
 
@@ -41,7 +47,7 @@ def flusher() -> Flusher:
 
 
 def row() -> SSEProgress:
-    return SSEProgress.objects.get(job_id="job")
+    return SSEProgress.objects.get(job_id=JOB)
 
 
 def tick(flusher: Flusher, states: list[JobState]) -> int:
@@ -106,9 +112,9 @@ def test_idle_jobs_are_checked_in_one_query(flusher: Flusher, running: JobState)
     others = []
     for n in range(5):
         lifecycle.publish(
-            f"j{n}", token=f"t{n}", owner=None, task_type="x", total=0, metadata={}, due_at=None
+            f"{JOB}-{n}", token=f"t{n}", owner=None, task_type="x", total=0, metadata={}, due_at=None
         )
-        state = JobState(f"j{n}", FakeTask(), token=f"t{n}")
+        state = JobState(f"{JOB}-{n}", FakeTask(), token=f"t{n}")
         lifecycle.start(state)
         others.append(state)
     assert tick(flusher, [running, *others]) == 1
@@ -116,9 +122,9 @@ def test_idle_jobs_are_checked_in_one_query(flusher: Flusher, running: JobState)
 
 @pytest.fixture
 def revoked_job() -> Iterator[None]:
-    worker_state.revoked.add("job")
+    worker_state.revoked.add(JOB)
     yield
-    worker_state.revoked.discard("job")
+    worker_state.revoked.discard(JOB)
 
 
 def test_a_revoke_this_process_received_stops_the_body(
@@ -129,7 +135,7 @@ def test_a_revoke_this_process_received_stops_the_body(
 
 
 def test_a_finished_row_detaches_its_execution(flusher: Flusher, running: JobState) -> None:
-    lifecycle.succeeded("job", None)
+    lifecycle.succeeded(JOB, None)
     running.processed, running.version = 1, 1
     tick(flusher, [running])
     assert running.detached
