@@ -48,3 +48,10 @@ def test_make_demo_installs_the_package_alone_and_takes_a_port() -> None:
     assert "--port $(PORT)" in demo[2]
     assert "PORT ?= 8000" in makefile
     assert "make demo PORT=8001" in README
+
+
+def test_readme_starts_with_the_demo_and_the_test_command() -> None:
+    title, first_block = README.split("```bash\n", 1)
+    assert title.strip() == "# celery-progress-tracker"
+    commands = [line.split("#")[0].strip() for line in first_block.split("```")[0].splitlines()]
+    assert commands == ["make demo", "make test"]
