@@ -17,12 +17,8 @@ from celery_progress_tracker.responses import json_error
 REFUSAL_CODES = {400: "bad_request", 403: "permission_denied", 404: "not_found"}
 
 
-class ProgressOwnerMiddleware:
-    """Record the current request so ``ProgressTask`` jobs published during it get its user.
-
-    Add it after ``AuthenticationMiddleware``. It costs nothing per request:
-    ``request.user`` is only read when a ``ProgressTask`` is published.
-    """
+class _Middleware:
+    """A middleware for both stacks: under ASGI, ``__call__`` returns a coroutine."""
 
     sync_capable = True
     async_capable = True
@@ -32,6 +28,17 @@ class ProgressOwnerMiddleware:
         self.async_mode = iscoroutinefunction(get_response)
         if self.async_mode:
             markcoroutinefunction(self)
+
+    def __call__(self, request: HttpRequest) -> Any:  # pragma: no cover - each subclass has one
+        raise NotImplementedError
+
+
+class ProgressOwnerMiddleware(_Middleware):
+    """Record the current request so ``ProgressTask`` jobs published during it get its user.
+
+    Add it after ``AuthenticationMiddleware``. It costs nothing per request:
+    ``request.user`` is only read when a ``ProgressTask`` is published.
+    """
 
     def __call__(self, request: HttpRequest) -> Any:
         if self.async_mode:
@@ -74,7 +81,7 @@ def as_json_refusal(request: HttpRequest, response: HttpResponse) -> HttpRespons
     return refusal
 
 
-class JsonRefusalMiddleware:
+class JsonRefusalMiddleware(_Middleware):
     """Answer the API's JSON error where Django refuses a request before any view runs.
 
     Django rejects a host outside ``ALLOWED_HOSTS`` in ``CommonMiddleware``
@@ -84,15 +91,6 @@ class JsonRefusalMiddleware:
     for what happens before them. Costs nothing unless a response is a 400,
     403 or 404 that is not JSON.
     """
-
-    sync_capable = True
-    async_capable = True
-
-    def __init__(self, get_response: Callable[[HttpRequest], Any]) -> None:
-        self.get_response = get_response
-        self.async_mode = iscoroutinefunction(get_response)
-        if self.async_mode:
-            markcoroutinefunction(self)
 
     def __call__(self, request: HttpRequest) -> Any:
         if self.async_mode:

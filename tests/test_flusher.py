@@ -33,9 +33,7 @@ class FakeTask:
 
 @pytest.fixture
 def running() -> JobState:
-    lifecycle.publish(
-        JOB, token="t", owner=None, task_type="x", total=0, metadata={}, due_at=None
-    )
+    lifecycle.publish(JOB, token="t", owner=None, task_type="x", total=0, metadata={}, due_at=None)
     state = JobState(JOB, FakeTask(), token="t")
     lifecycle.start(state)
     return state
@@ -112,7 +110,13 @@ def test_idle_jobs_are_checked_in_one_query(flusher: Flusher, running: JobState)
     others = []
     for n in range(5):
         lifecycle.publish(
-            f"{JOB}-{n}", token=f"t{n}", owner=None, task_type="x", total=0, metadata={}, due_at=None
+            f"{JOB}-{n}",
+            token=f"t{n}",
+            owner=None,
+            task_type="x",
+            total=0,
+            metadata={},
+            due_at=None,
         )
         state = JobState(f"{JOB}-{n}", FakeTask(), token=f"t{n}")
         lifecycle.start(state)
