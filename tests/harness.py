@@ -22,6 +22,15 @@ ROOT = Path(__file__).resolve().parent.parent
 RUN_ID = os.environ["CPT_RUN_ID"]
 
 
+def missing_prerequisite(message: str) -> None:
+    """Skip on a developer machine; fail on CI (``CI`` set), where it must be installed."""
+    import pytest
+
+    if os.environ.get("CI"):
+        pytest.fail(message)
+    pytest.skip(message)
+
+
 def wait_for(predicate: Callable[[], Any], timeout: float = 20.0, interval: float = 0.05) -> Any:
     """Poll ``predicate`` until it returns something truthy; fail after ``timeout``."""
     deadline = time.monotonic() + timeout

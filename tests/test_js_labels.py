@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 
@@ -11,6 +10,7 @@ import pytest
 from django.utils import translation
 
 from celery_progress_tracker.labels import bar_labels
+from tests.harness import missing_prerequisite
 from tests.test_js_syntax import SCRIPT
 
 pytestmark = pytest.mark.browser
@@ -19,9 +19,7 @@ pytestmark = pytest.mark.browser
 def script_labels() -> dict[str, dict[str, str]]:
     node = shutil.which("node")
     if node is None:
-        if os.environ.get("CI"):
-            pytest.fail("node is needed: run .ci/steps/browser-setup.sh")
-        pytest.skip("node is needed: run .ci/steps/browser-setup.sh")
+        missing_prerequisite("node is needed: run .ci/steps/browser-setup.sh")
     code = f"console.log(JSON.stringify(require({json.dumps(str(SCRIPT))}).LABELS))"
     result = subprocess.run([node, "-e", code], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
+
+from tests.harness import missing_prerequisite
 
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = (
@@ -22,10 +23,7 @@ pytestmark = pytest.mark.browser
 def test_script_parses_as_es2017_script() -> None:
     node = shutil.which("node")
     if node is None or not ACORN.exists():
-        message = "node and acorn are needed: run .ci/steps/browser-setup.sh"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
+        missing_prerequisite("node and acorn are needed: run .ci/steps/browser-setup.sh")
     check = (
         f"const acorn = require({json.dumps(str(ACORN))});"
         f"const source = require('fs').readFileSync({json.dumps(str(SCRIPT))}, 'utf8');"

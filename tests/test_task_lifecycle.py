@@ -19,6 +19,13 @@ from tests.conftest import row, wait_for, wait_status
 pytestmark = pytest.mark.core
 
 
+def wait_retry_pending(job_id: str) -> Any:
+    """The row of a job that started, then went back to pending for a retry."""
+    return wait_for(
+        lambda: (j := row(job_id)) is not None and j.status == "pending" and j.started_at and j
+    )
+
+
 def test_design_card_usage_end_to_end(worker: Any) -> None:
     result = tasks.count.delay(50, 0.0)
     job = wait_status(result.id, "completed")
@@ -66,14 +73,7 @@ def test_failure_records_error_and_keeps_counts(worker: Any) -> None:
 
 def test_retry_goes_pending_then_restarts_with_counts_reset(worker: Any) -> None:
     result = tasks.retry_once.delay(4)
-    pending = wait_for(
-        lambda: (
-            (j := row(result.id)) is not None
-            and j.status == "pending"
-            and j.started_at is not None
-            and j
-        )
-    )
+    pending = wait_retry_pending(result.id)
     assert pending.retries == 0
     # No exception text for the job's user, and never a Python repr.
     assert re.fullmatch(r"Retry 1 of 2 at \d\d:\d\d:\d\d UTC", pending.current_message)
@@ -96,14 +96,7 @@ def test_job_error_message_is_what_the_user_reads(worker: Any) -> None:
 
 def test_retry_for_a_job_error_names_its_message(worker: Any) -> None:
     result = tasks.retry_public.delay()
-    pending = wait_for(
-        lambda: (
-            (j := row(result.id)) is not None
-            and j.status == "pending"
-            and j.started_at is not None
-            and j
-        )
-    )
+    pending = wait_retry_pending(result.id)
     assert re.fullmatch(
         r"Retry 1 of 2 at \d\d:\d\d:\d\d UTC: The bank's server is busy",
         pending.current_message,
@@ -113,14 +106,7 @@ def test_retry_for_a_job_error_names_its_message(worker: Any) -> None:
 
 def test_retry_message_counts_against_the_limit_given_to_retry(worker: Any) -> None:
     result = tasks.retry_limited.delay()
-    pending = wait_for(
-        lambda: (
-            (j := row(result.id)) is not None
-            and j.status == "pending"
-            and j.started_at is not None
-            and j
-        )
-    )
+    pending = wait_retry_pending(result.id)
     assert re.fullmatch(r"Retry 1 of 1 at \d\d:\d\d:\d\d UTC", pending.current_message)
     wait_status(result.id, "completed")
 

@@ -26,6 +26,7 @@ from celery_progress_tracker.models import SSEProgress
 from celery_progress_tracker.watch import JobWatch, PlainLines, run
 from tests import tasks
 from tests.conftest import ROOT, wait_for, wait_status
+from tests.harness import missing_prerequisite
 
 
 def watch(*args: str) -> tuple[int, str]:
@@ -260,9 +261,7 @@ class Tmux:
 @pytest.fixture
 def tmux() -> Iterator[Tmux]:
     if shutil.which("tmux") is None:
-        if os.environ.get("CI"):
-            pytest.fail("tmux is missing: run .ci/steps/terminal-setup.sh")
-        pytest.skip("tmux is missing: run .ci/steps/terminal-setup.sh")
+        missing_prerequisite("tmux is missing: run .ci/steps/terminal-setup.sh")
     server = Tmux()
     yield server
     subprocess.run(["tmux", "-L", server.socket, "kill-server"], capture_output=True)

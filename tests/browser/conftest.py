@@ -20,6 +20,7 @@ from django.test import Client
 
 # The browser tests' own tasks, registered before the in-process worker runs them.
 from tests.browser import tasks as browser_tasks  # noqa: F401
+from tests.harness import missing_prerequisite
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -40,10 +41,7 @@ def require(path: Path, what: str) -> None:
     """Skip without ``path`` on a developer machine; fail on CI, where it must exist."""
     if path.exists():
         return
-    message = f"{what} is missing ({path}): run .ci/steps/browser-setup.sh"
-    if os.environ.get("CI"):
-        pytest.fail(message)
-    pytest.skip(message)
+    missing_prerequisite(f"{what} is missing ({path}): run .ci/steps/browser-setup.sh")
 
 
 @pytest.fixture(autouse=True)
