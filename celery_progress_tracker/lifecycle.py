@@ -799,14 +799,7 @@ def cancel_rollup(job: SSEProgress, member_ids: list[str]) -> bool:
     still active.
     """
     now = timezone.now()
-    fields: dict[str, Any] = {
-        "status": Status.CANCELLED,
-        "end_reason": EndReason.CANCELLED,
-        "cancel_requested_at": now,
-        "completed_at": now,
-        "updated_at": now,
-        "current_message": clean_message(str(_cancelled_label())),
-    }
+    fields = _cancelled_fields(EndReason.CANCELLED, now)
     members = _jobs().filter(job_id__in=member_ids)
     pending = list(members.filter(status=Status.PENDING).values_list("job_id", flat=True))
     changed = members.filter(job_id__in=pending, status=Status.PENDING).update(**fields)
@@ -875,14 +868,7 @@ def request_stop(job_id: str, reason: str) -> str | None:
     """
     now = timezone.now()
     rows = _jobs().filter(job_id=job_id)
-    if rows.filter(status=Status.PENDING).update(
-        status=Status.CANCELLED,
-        end_reason=reason,
-        cancel_requested_at=now,
-        completed_at=now,
-        updated_at=now,
-        current_message=clean_message(str(_cancelled_label())),
-    ):
+    if rows.filter(status=Status.PENDING).update(**_cancelled_fields(reason, now)):
         _announce(rows.filter(status=Status.CANCELLED, completed_at=now))
         _revoke(job_id)
         return Status.CANCELLED
@@ -893,6 +879,18 @@ def request_stop(job_id: str, reason: str) -> str | None:
     if status is None:
         raise SSEProgress.DoesNotExist(f"job {job_id!r} no longer exists")
     return status if status in ACTIVE_STATUSES else None
+
+
+def _cancelled_fields(reason: str, now: datetime) -> dict[str, Any]:
+    """The columns of a pending job that ends cancelled (for ``reason``) at ``now``."""
+    return {
+        "status": Status.CANCELLED,
+        "end_reason": reason,
+        "cancel_requested_at": now,
+        "completed_at": now,
+        "updated_at": now,
+        "current_message": clean_message(str(_cancelled_label())),
+    }
 
 
 def _cancelled_label() -> str:
