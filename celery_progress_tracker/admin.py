@@ -173,22 +173,19 @@ class JobAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         if job.kind:  # a roll-up row: the jobs it counts
             members = f"{changelist}?{urlencode({'rollup_id': job.job_id})}"
             links.append((members, _("its member jobs")))
-        if job.rollup_id and job.rollup_id != job.job_id:
-            rollup = SSEProgress.objects.filter(job_id=job.rollup_id).values_list("pk", flat=True)
-            if rollup:
+        for other_id, label in (
+            (job.rollup_id if job.rollup_id != job.job_id else "", _("its canvas")),
+            (job.parent_id, _("parent job")),
+        ):
+            if not other_id:
+                continue
+            pk = SSEProgress.objects.filter(job_id=other_id).values_list("pk", flat=True)
+            if pk:
                 url = reverse(
                     f"{self.admin_site.name}:celery_progress_tracker_sseprogress_change",
-                    args=[rollup[0]],
+                    args=[pk[0]],
                 )
-                links.append((url, _("its canvas")))
-        if job.parent_id:
-            parent = SSEProgress.objects.filter(job_id=job.parent_id).values_list("pk", flat=True)
-            if parent:
-                url = reverse(
-                    f"{self.admin_site.name}:celery_progress_tracker_sseprogress_change",
-                    args=[parent[0]],
-                )
-                links.append((url, _("parent job")))
+                links.append((url, label))
         if job.group_id:
             links.append(
                 (f"{changelist}?{urlencode({'group_id': job.group_id})}", _("jobs of its group"))
