@@ -23,7 +23,7 @@ from typing import Any
 from benchmarks import services
 
 
-def profile(requests: int, rows: int, endpoint: str) -> str:
+def profile(requests: int, rows: int, endpoint: str, sort: str = "tottime", lines: int = 25) -> str:
     import django
     from django.core.management import call_command
 
@@ -72,8 +72,8 @@ def profile(requests: int, rows: int, endpoint: str) -> str:
         client.get(path, **extra)
     profiler.disable()
     stream = io.StringIO()
-    pstats.Stats(profiler, stream=stream).sort_stats("tottime").print_stats(25)
-    out += ["", f"cProfile of {endpoint} (own time):", stream.getvalue()]
+    pstats.Stats(profiler, stream=stream).sort_stats(sort).print_stats(lines)
+    out += ["", f"cProfile of {endpoint} (by {sort}):", stream.getvalue()]
     return "\n".join(out)
 
 
@@ -83,6 +83,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--rows", type=int, default=1000)
     parser.add_argument("--profile", default="tracker", help="the endpoint to profile")
+    parser.add_argument("--sort", default="tottime", help="pstats order: tottime, cumulative")
+    parser.add_argument("--lines", type=int, default=25, help="functions listed")
     args = parser.parse_args(argv)
     run_id = str(os.getpid())
     tmp = Path(tempfile.mkdtemp(prefix=f"cpt-bench-{run_id}-"))
@@ -101,7 +103,7 @@ def main(argv: list[str] | None = None) -> int:
             os.environ["BENCH_PG_NAME"] = dbname
             redis, url = services.start_redis(tmp)
             os.environ["BENCH_REDIS_URL"] = url
-        print(profile(args.requests, args.rows, args.profile))
+        print(profile(args.requests, args.rows, args.profile, args.sort, args.lines))
     finally:
         if redis is not None:
             redis.stop()

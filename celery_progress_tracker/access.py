@@ -45,22 +45,19 @@ from django.db import router
 from django.db.models import Model, Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
-from django.utils.crypto import constant_time_compare, salted_hmac
+from django.utils.crypto import constant_time_compare
 from django.utils.functional import SimpleLazyObject, empty
 
-from celery_progress_tracker import authentication, statements
+from celery_progress_tracker import authentication, sessioncache, statements
 from celery_progress_tracker.conf import settings
 from celery_progress_tracker.models import SSEProgress, SSEProgressQuerySet, Status
 from celery_progress_tracker.params import ListParams, is_valid_job_id
 from celery_progress_tracker.responses import json_error, not_found
-from celery_progress_tracker.statements import OwnerColumns
+from celery_progress_tracker.statements import JobRow, OwnerColumns
 
 #: The only backend whose ``get_user`` the shortcut reproduces exactly
 #: (a default-manager lookup by primary key, then ``is_active``).
 MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
-
-#: ``AbstractBaseUser.get_session_auth_hash``'s salt.
-AUTH_HASH_SALT = "django.contrib.auth.models.AbstractBaseUser.get_session_auth_hash"
 
 
 # -- the rules ----------------------------------------------------------------
@@ -137,26 +134,26 @@ def _find(job_id: str) -> SSEProgress | None:
 _UNKNOWN: Any = object()
 
 
-def readable_job(request: HttpRequest, job_id: str) -> SSEProgress | HttpResponse:
+def readable_job(request: HttpRequest, job_id: str) -> JobRow | HttpResponse:
     """The job ``job_id`` if this request may read it, else its 401 or 404.
 
     With a database session and ``ModelBackend``, the owner reading their own
-    job costs one query in all (:func:`_owned_by_session`).
+    job costs one query in all (:func:`_owned_by_session`), and the job is
+    built from its row only when ``JobRow.job()`` asks for it.
     """
-    job = _UNKNOWN
+    row = _UNKNOWN
     if is_valid_job_id(job_id):
-        owned, job = _owned_by_session(request, job_id)
+        owned, row = _owned_by_session(request, job_id)
         if owned:
-            return job
+            found: JobRow = row
+            return found
     user = request_user(request)
     if not user.is_authenticated and not anonymous_may_read():
         return not_authenticated()
-    if job is _UNKNOWN:
-        job = _find(job_id)
+    job = _find(job_id) if row is _UNKNOWN else None if row is None else row.job()
     if job is None or not can_read(request, user, job):
         return not_found()
-    found: SSEProgress = job
-    return found
+    return JobRow.of(job)
 
 
 def job_to_act_on(request: HttpRequest, job_id: str) -> SSEProgress | HttpResponse:
@@ -290,9 +287,8 @@ def _logged_in_owner(
     session_hash = session.get(HASH_SESSION_KEY)
     if not isinstance(session_hash, str) or not session_hash:
         return False
-    expected = salted_hmac(AUTH_HASH_SALT, password, algorithm="sha256").hexdigest()
     # A hash made with a fallback secret fails here: get_user then rotates it.
-    return constant_time_compare(session_hash, expected)
+    return constant_time_compare(session_hash, sessioncache.auth_hash(str(password)))
 
 
 def _unread_database_session(request: HttpRequest) -> DatabaseSessionStore | None:
@@ -308,13 +304,13 @@ def _unread_database_session(request: HttpRequest) -> DatabaseSessionStore | Non
 
 
 def _owned_by_session(request: HttpRequest, job_id: str) -> tuple[bool, Any]:
-    """Whether the session's user owns ``job_id``, read in one statement, and the job.
+    """Whether the session's user owns ``job_id``, read in one statement, and the job's row.
 
     A database session is read in the same statement, and kept on
     ``request.session`` as its own load would keep it, so whatever follows does
     not read it again; a session kept elsewhere (a cache, a cookie) is read
     first, as ``request.user`` would. The job is ``_UNKNOWN`` when the
-    statement could not be used, else the job or ``None``.
+    statement could not be used, else the job's row or ``None``.
     """
     columns = _shortcut_columns(request)
     session = getattr(request, "session", None)
@@ -334,8 +330,8 @@ def _owned_by_session(request: HttpRequest, job_id: str) -> tuple[bool, Any]:
             database_session._session_key = None
             database_session._session_cache = {}  # type: ignore[attr-defined]
             return False, _UNKNOWN
-        database_session._session_cache = database_session.decode(row[0])  # type: ignore[attr-defined]
-    job = None if row is None else statement.reader.job_or_none(row)
+        database_session._session_cache = sessioncache.decode(database_session, row[0])  # type: ignore[attr-defined]
+    job = None if row is None else statement.reader.row_or_none(row)
     if row is None or job is None:
         return False, None
     return _logged_in_owner(session, job.user_id, row[1], row[2]), job
@@ -354,7 +350,7 @@ def _session_data(request: HttpRequest) -> Mapping[str, Any] | None:
         database_session._session_key = None
         database_session._session_cache = {}  # type: ignore[attr-defined]
         return None
-    decoded: dict[str, Any] = database_session.decode(data)
+    decoded = sessioncache.decode(database_session, data)
     database_session._session_cache = decoded  # type: ignore[attr-defined]
     return decoded
 

@@ -12,7 +12,14 @@ class CeleryProgressTrackerConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from celery_progress_tracker import checks, receivers
+        from django.core.signals import setting_changed
+
+        from celery_progress_tracker import checks, receivers, sessioncache
+        from celery_progress_tracker.conf import settings
 
         checks.register()
         receivers.connect()
+        setting_changed.connect(settings.forget, dispatch_uid="cpt.conf")
+        setting_changed.connect(
+            sessioncache.forget, dispatch_uid="celery_progress_tracker.sessions"
+        )

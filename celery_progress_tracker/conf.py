@@ -1,7 +1,9 @@
 """Every setting of the package, with its default, read at use time.
 
 Settings are plain Django settings prefixed ``PROGRESS_TRACKER_``. They are read
-on each access (never at import time), so ``override_settings`` works.
+at first use (never at import time) and kept until Django announces a change
+of settings (``setting_changed``: ``override_settings``, pytest-django's
+``settings`` fixture), so a poll does not pay for a missing attribute's lookup.
 """
 
 from __future__ import annotations
@@ -82,8 +84,19 @@ THEMES = ("default", "bootstrap5", "semantic")
 class Settings:
     """Typed access to the package's settings."""
 
+    def __init__(self) -> None:
+        self._values: dict[str, Any] = {}
+
     def _get(self, name: str) -> Any:
-        return getattr(django_settings, PREFIX + name, DEFAULTS[name])
+        try:
+            return self._values[name]
+        except KeyError:
+            value = self._values[name] = getattr(django_settings, PREFIX + name, DEFAULTS[name])
+            return value
+
+    def forget(self, **kwargs: Any) -> None:
+        """Read every setting again at its next use (a ``setting_changed`` receiver)."""
+        self._values.clear()
 
     @property
     def DATABASE_ALIAS(self) -> str:

@@ -143,6 +143,14 @@ class SSEProgressManager(models.Manager.from_queryset(SSEProgressQuerySet)):  # 
         return jobs if self._db else jobs.using(settings.DATABASE_ALIAS)
 
 
+def is_stale(status: str, has_heartbeat: bool, updated_at: datetime, now: datetime | None) -> bool:
+    """Whether a row of these columns runs with no heartbeat for longer than ``STALE_AFTER``."""
+    if status != Status.IN_PROGRESS or not has_heartbeat:
+        return False
+    now = now or timezone.now()
+    return (now - updated_at).total_seconds() > settings.STALE_AFTER
+
+
 class SSEProgress(models.Model):
     """The progress of one job (the name is kept from the original system).
 
@@ -315,10 +323,7 @@ class SSEProgress(models.Model):
 
     def is_stale(self, now: datetime | None = None) -> bool:
         """Whether the row runs with no heartbeat for longer than ``STALE_AFTER``."""
-        if self.status != Status.IN_PROGRESS or not self.has_heartbeat:
-            return False
-        now = now or timezone.now()
-        return (now - self.updated_at).total_seconds() > settings.STALE_AFTER
+        return is_stale(self.status, self.has_heartbeat, self.updated_at, now)
 
     # -- the manual API (the seed's), each a lifecycle transition -----------------
 

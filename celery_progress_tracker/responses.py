@@ -63,7 +63,8 @@ def _etag_matches(header: str | None, etag: str) -> bool:
 
 def not_modified(request: HttpRequest, etag: str) -> HttpResponse | None:
     """A bodiless 304 when ``If-None-Match`` already has ``etag``, else ``None``."""
-    if _etag_matches(request.headers.get("If-None-Match"), etag):
+    # META, not request.headers: that would build a dict of every header first.
+    if _etag_matches(request.META.get("HTTP_IF_NONE_MATCH"), etag):
         return HttpResponseNotModified()
     return None
 

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import hashlib
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, Protocol
 
 from django.utils import timezone as dj_timezone
 
 from celery_progress_tracker import rollups
 from celery_progress_tracker.errors import shown_error
-from celery_progress_tracker.models import EndReason, SSEProgress, Status
+from celery_progress_tracker.models import EndReason, SSEProgress, Status, is_stale
 
 #: Seconds of running time before a rate and an ETA are reported.
 MIN_SECONDS_FOR_RATE = 1.0
@@ -23,7 +23,73 @@ def iso_utc(value: datetime | None) -> str | None:
     return value.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def reported_status(job: SSEProgress, now: datetime) -> tuple[str, str, str]:
+#: The columns a job's ETag is made of (:func:`row_etag`), ``kind`` and ``user_id`` included:
+#: the detail poll reads them off its result row and builds no instance for a 304.
+ETAG_FIELDS = (
+    "job_id",
+    "user_id",
+    "kind",
+    "status",
+    "end_reason",
+    "error",
+    "public_error",
+    "updated_at",
+    "has_heartbeat",
+    "processed_items",
+    "failed_items",
+    "total_items",
+    "current_message",
+    "cancel_requested_at",
+)
+
+
+class JobState(Protocol):
+    """What :func:`reported_status` and :func:`row_etag` read of a job."""
+
+    job_id: str
+    status: str
+    end_reason: str
+    error: str
+    public_error: str
+    updated_at: datetime
+    processed_items: int
+    failed_items: int
+    total_items: int
+    current_message: str
+    cancel_requested_at: datetime | None
+
+    def is_stale(self, now: datetime | None = None) -> bool: ...
+
+
+class EtagColumns:
+    """The :data:`ETAG_FIELDS` of a row, as a job has them (no model instance)."""
+
+    __slots__ = ETAG_FIELDS
+
+    job_id: str
+    user_id: Any
+    kind: str
+    status: str
+    end_reason: str
+    error: str
+    public_error: str
+    updated_at: datetime
+    has_heartbeat: bool
+    processed_items: int
+    failed_items: int
+    total_items: int
+    current_message: str
+    cancel_requested_at: datetime | None
+
+    def __init__(self, values: dict[str, Any]) -> None:
+        for name in ETAG_FIELDS:
+            setattr(self, name, values[name])
+
+    def is_stale(self, now: datetime | None = None) -> bool:
+        return is_stale(self.status, self.has_heartbeat, self.updated_at, now)
+
+
+def reported_status(job: JobState, now: datetime) -> tuple[str, str, str]:
     """The status, end reason and error as reported.
 
     A running job whose worker stopped sending heartbeats reads as failed
@@ -122,12 +188,15 @@ def job_etag(data: dict[str, Any]) -> str:
     )
 
 
-def row_etag(job: SSEProgress, now: datetime) -> str:
+def row_etag(job: JobState, now: datetime) -> str:
     """``job_etag(job_to_dict(job, now))``, without building the dict.
 
     The poll's 304 path: a bar whose job has not changed costs no serialisation.
+    ``job`` is a job or the :class:`EtagColumns` of a task's row (a roll-up's
+    ETag needs its members: pass the job).
     """
-    rollups.prepared(job)
+    if isinstance(job, SSEProgress):
+        rollups.prepared(job)
     status, _end_reason, error = reported_status(job, now)
     return _weak_etag(
         (

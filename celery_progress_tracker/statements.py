@@ -28,6 +28,7 @@ from django.db.models.functions import RowNumber
 
 from celery_progress_tracker.conf import settings as cpt_settings
 from celery_progress_tracker.models import SSEProgress
+from celery_progress_tracker.serializers import ETAG_FIELDS, EtagColumns, JobState
 
 Converter = Callable[[Any, Any, Any], Any]
 
@@ -42,6 +43,8 @@ class RowReader:
     attnames: tuple[str, ...]
     #: (position among the job's columns, converters, expression) where converting is needed.
     converters: tuple[tuple[int, tuple[Converter, ...], Any], ...]
+    #: (name, position in a result row, converters, expression) of each of ``ETAG_FIELDS``.
+    etag_fields: tuple[tuple[str, int, tuple[Converter, ...], Any], ...]
 
     def job(self, values: Sequence[Any]) -> SSEProgress:
         row = list(values[self.offset : self.offset + len(self.attnames)])
@@ -53,11 +56,60 @@ class RowReader:
             row[position] = value
         return SSEProgress.from_db(self.alias, list(self.attnames), row)
 
-    def job_or_none(self, values: Sequence[Any]) -> SSEProgress | None:
-        """The job, or ``None`` when an outer join found none (its primary key is null)."""
+    def etag_columns(self, values: Sequence[Any]) -> EtagColumns:
+        """The columns of the job's ETag, converted as the ORM would, and nothing else."""
+        connection = connections[self.alias]
+        found: dict[str, Any] = {}
+        for name, position, converters, expression in self.etag_fields:
+            value = values[position]
+            for convert in converters:
+                value = convert(value, expression, connection)
+            found[name] = value
+        return EtagColumns(found)
+
+    def row_or_none(self, values: Sequence[Any]) -> JobRow | None:
+        """The job's row, or ``None`` when an outer join found none (its primary key is null)."""
         if values[self.offset + self.attnames.index(SSEProgress._meta.pk.attname)] is None:
             return None
-        return self.job(values)
+        return JobRow(self, values)
+
+
+class JobRow:
+    """A job as the detail statement read it: its ETag's columns now, the instance if asked.
+
+    An unchanged job's poll (a 304) needs only the ETag: it builds no model
+    instance. ``JobRow.of(job)`` wraps a job read by the ORM.
+    """
+
+    __slots__ = ("_columns", "_job", "_reader", "_values")
+
+    def __init__(self, reader: RowReader, values: Sequence[Any]) -> None:
+        self._reader: RowReader | None = reader
+        self._values = values
+        self._columns: EtagColumns | None = reader.etag_columns(values)
+        self._job: SSEProgress | None = None
+
+    @classmethod
+    def of(cls, job: SSEProgress) -> JobRow:
+        row = cls.__new__(cls)
+        row._reader, row._values, row._columns, row._job = None, (), None, job
+        return row
+
+    @property
+    def user_id(self) -> Any:
+        return self.job().user_id if self._columns is None else self._columns.user_id
+
+    def state(self) -> JobState:
+        """What the ETag is made of: the columns, or the job for a roll-up (its members count)."""
+        if self._columns is None or self._columns.kind:
+            return self.job()
+        return self._columns
+
+    def job(self) -> SSEProgress:
+        if self._job is None:
+            assert self._reader is not None
+            self._job = self._reader.job(self._values)
+        return self._job
 
 
 @dataclass(frozen=True)
@@ -115,7 +167,15 @@ def _reader(alias: str, fields: Sequence[Field[Any, Any]], offset: int) -> RowRe
         )
         if found:
             converters.append((position, found, expression))
-    return RowReader(alias, offset, tuple(field.attname for field in fields), tuple(converters))
+    attnames = tuple(field.attname for field in fields)
+    by_position: dict[int, tuple[tuple[Converter, ...], Any]] = {
+        position: (found, expression) for position, found, expression in converters
+    }
+    etag_fields = [
+        (name, offset + attnames.index(name), *by_position.get(attnames.index(name), ((), None)))
+        for name in ETAG_FIELDS
+    ]
+    return RowReader(alias, offset, attnames, tuple(converters), tuple(etag_fields))
 
 
 def owner_columns(user_model: type[Model]) -> OwnerColumns | None:

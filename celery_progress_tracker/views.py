@@ -40,17 +40,19 @@ from celery_progress_tracker.responses import (
     not_modified,
 )
 from celery_progress_tracker.serializers import job_etag, job_to_dict, list_etag, row_etag
+from celery_progress_tracker.statements import JobRow
 
 
 def _jobs() -> SSEProgressQuerySet:
     return SSEProgress.objects.all()
 
 
-def _job_response(request: HttpRequest, job: SSEProgress) -> HttpResponse:
+def _job_response(request: HttpRequest, row: JobRow) -> HttpResponse:
     now = timezone.now()
-    etag = row_etag(job, now)
-    # An unchanged job (the common poll) answers 304 without being serialised.
-    response = not_modified(request, etag) or json_response(job_to_dict(job, now))
+    etag = row_etag(row.state(), now)
+    # An unchanged job (the common poll) answers 304 from its ETag's columns:
+    # no model instance, no serialisation.
+    response = not_modified(request, etag) or json_response(job_to_dict(row.job(), now))
     response["ETag"] = etag
     return response
 
@@ -62,10 +64,10 @@ def _list_response(request: HttpRequest, page: dict[str, Any]) -> HttpResponse:
 @api_view("GET")
 def job_detail(request: HttpRequest, job_id: str) -> HttpResponse:
     """One job, as the progress bar polls it; ``If-None-Match`` gives a 304."""
-    job = readable_job(request, job_id)
-    if isinstance(job, HttpResponse):
-        return job
-    return _job_response(request, job)
+    row = readable_job(request, job_id)
+    if isinstance(row, HttpResponse):
+        return row
+    return _job_response(request, row)
 
 
 @api_view("DELETE")

@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from django.utils import translation
 
 from tests.celery_app import app as celery_app_instance
 from tests.harness import (  # noqa: F401  (the suite imports them from here)
@@ -70,6 +71,14 @@ def _drop_leftover_connections(django_db_setup: None, django_db_blocker: Any) ->
     yield
     with django_db_blocker.unblock():
         drop_leftover_connections()
+
+
+@pytest.fixture(autouse=True)
+def _default_language() -> Iterator[None]:
+    """Each test starts in the default language (LocaleMiddleware leaves a request's active)."""
+    translation.deactivate()
+    yield
+    translation.deactivate()
 
 
 def pytest_collection_modifyitems(config: Any, items: list[Any]) -> None:

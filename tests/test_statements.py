@@ -14,7 +14,7 @@ from django.utils import timezone
 from celery_progress_tracker import statements
 from celery_progress_tracker.conf import settings as cpt_settings
 from celery_progress_tracker.models import SSEProgress
-from celery_progress_tracker.serializers import job_to_dict, row_etag
+from celery_progress_tracker.serializers import EtagColumns, job_to_dict, row_etag
 from tests.api_support import make_job
 
 pytestmark = [pytest.mark.django_db, pytest.mark.core]
@@ -93,11 +93,16 @@ def test_a_row_read_by_the_detail_statement_is_the_orm_row(
     for job in jobs:
         row = statement.run(key, job.job_id, now)
         assert row is not None
-        fast = statement.reader.job_or_none(row)
-        assert fast is not None
+        found = statement.reader.row_or_none(row)
+        assert found is not None
+        fast = found.job()
         orm = SSEProgress.objects.get(job_id=job.job_id)
         assert job_to_dict(fast, now) == job_to_dict(orm, now), job.job_id
         assert row_etag(fast, now) == row_etag(orm, now)
+        # A 304 answers from the ETag's columns alone: the same ETag, no instance.
+        assert isinstance(found.state(), EtagColumns)
+        assert row_etag(found.state(), now) == row_etag(orm, now), job.job_id
+        assert found.user_id == orm.user_id
         assert {field.attname: getattr(fast, field.attname) for field in orm._meta.fields} == {
             field.attname: getattr(orm, field.attname) for field in orm._meta.fields
         }
@@ -116,7 +121,7 @@ def test_the_detail_statement_reports_the_owner_and_a_missing_job(
     assert row is not None
     assert row[1] == alice.password and bool(row[2]) is True
     missing = statement.run(key, "missing", timezone.now())
-    assert missing is not None and statement.reader.job_or_none(missing) is None
+    assert missing is not None and statement.reader.row_or_none(missing) is None
     assert missing[1] is None
     assert statement.run("no-such-session", "mine", timezone.now()) is None
     # An expired session is no session, as SessionStore.load() has it.
@@ -159,3 +164,46 @@ def test_a_list_statement_is_compiled_once_per_shape(
     assert [job["job_id"] for job in bobs["results"]] == ["bobs"] and compiled == []
     client.get("/core/sse-progress/?task_type=mon_type&page_size=3")
     assert len(compiled) == 1  # a new shape
+
+
+def test_a_roll_up_s_etag_counts_its_members(client: Client, alice: AbstractUser) -> None:
+    key = _session_key(client, alice)
+    make_job("g", alice, kind="group", total_items=0)
+    make_job("m0", alice, rollup_id="g", status="in_progress", processed_items=3)
+    owner = statements.owner_columns(get_user_model())
+    assert owner is not None
+    statement = statements.detail_statement(cpt_settings.DATABASE_ALIAS, owner)
+    now = timezone.now()
+    raw = statement.run(key, "g", now)
+    assert raw is not None
+    found = statement.reader.row_or_none(raw)
+    assert found is not None
+    state = found.state()
+    assert state is found.job()
+    assert row_etag(state, now) == row_etag(SSEProgress.objects.get(job_id="g"), now)
+    # The group's own row says pending with no item: its members say otherwise.
+    assert (state.status, state.processed_items) == ("in_progress", 3)
+
+
+def test_an_unchanged_job_s_poll_builds_no_instance(
+    client: Client, alice: AbstractUser, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client.force_login(alice)
+    make_job("mine", alice, status="in_progress", processed_items=5)
+    url = "/core/sse-progress/mine/"
+    first = client.get(url)
+    assert first.status_code == 200
+    built: list[Any] = []
+    from_db = SSEProgress.from_db
+
+    def counted(*args: Any, **kwargs: Any) -> SSEProgress:
+        built.append(args)
+        return from_db(*args, **kwargs)
+
+    monkeypatch.setattr(SSEProgress, "from_db", counted)
+    same = client.get(url, HTTP_IF_NONE_MATCH=first["ETag"])
+    assert (same.status_code, same["ETag"], built) == (304, first["ETag"], [])
+    SSEProgress.objects.filter(job_id="mine").update(processed_items=6)
+    changed = client.get(url, HTTP_IF_NONE_MATCH=first["ETag"])
+    assert changed.status_code == 200 and changed.json()["processed_items"] == 6
+    assert len(built) == 1 and changed["ETag"] != first["ETag"]
