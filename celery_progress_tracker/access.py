@@ -50,7 +50,12 @@ from django.utils.functional import SimpleLazyObject, empty
 
 from celery_progress_tracker import authentication, sessioncache, statements
 from celery_progress_tracker.conf import settings
-from celery_progress_tracker.models import SSEProgress, SSEProgressQuerySet, Status
+from celery_progress_tracker.models import (
+    SSEProgress,
+    SSEProgressQuerySet,
+    Status,
+    stale_condition,
+)
 from celery_progress_tracker.params import ListParams, is_valid_job_id
 from celery_progress_tracker.responses import json_error, not_found
 from celery_progress_tracker.statements import JobRow, OwnerColumns
@@ -185,18 +190,18 @@ def listed_rows(
     A running row whose worker is lost reads as failed (``job_to_dict``): it
     is listed so, out of the active jobs and among the failed ones.
     """
-    now = now or timezone.now()
     jobs: SSEProgressQuerySet = _jobs().order_by("-created_at", "-id")
-    stale = _jobs().stale(now).values("pk")
+    # The row's own columns say whether it is stale: no subquery over the stale rows.
+    stale = stale_condition(now or timezone.now())
     if active_only:
-        jobs = jobs.active().exclude(pk__in=stale)
+        jobs = jobs.active().exclude(stale)
     if params.statuses:
-        reported = jobs.filter(status__in=params.statuses)
+        reported = Q(status__in=params.statuses)
         if str(Status.IN_PROGRESS) in params.statuses:
-            reported = reported.exclude(pk__in=stale)
+            reported &= ~stale
         if str(Status.FAILED) in params.statuses and not active_only:
-            reported = reported | jobs.filter(pk__in=stale)
-        jobs = reported
+            reported |= stale
+        jobs = jobs.filter(reported)
     if params.task_types:
         jobs = jobs.filter(task_type__in=params.task_types)
     if params.job_ids is not None:

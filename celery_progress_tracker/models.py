@@ -110,12 +110,7 @@ class SSEProgressQuerySet(models.QuerySet["SSEProgress"]):
 
     def stale(self, now: datetime | None = None) -> SSEProgressQuerySet:
         """Running jobs whose worker stopped sending heartbeats."""
-        now = now or timezone.now()
-        return self.filter(
-            status=Status.IN_PROGRESS,
-            has_heartbeat=True,
-            updated_at__lt=now - timedelta(seconds=settings.STALE_AFTER),
-        )
+        return self.filter(stale_condition(now))
 
     def never_started(self, now: datetime | None = None) -> SSEProgressQuerySet:
         """Pending jobs due more than ``PENDING_TIMEOUT`` ago: their message was lost."""
@@ -141,6 +136,16 @@ class SSEProgressManager(models.Manager.from_queryset(SSEProgressQuerySet)):  # 
     def get_queryset(self) -> SSEProgressQuerySet:
         jobs: SSEProgressQuerySet = super().get_queryset()
         return jobs if self._db else jobs.using(settings.DATABASE_ALIAS)
+
+
+def stale_condition(now: datetime | None = None) -> Q:
+    """A row's own condition for being stale (no subquery: usable in a filter or an exclude)."""
+    now = now or timezone.now()
+    return Q(
+        status=Status.IN_PROGRESS,
+        has_heartbeat=True,
+        updated_at__lt=now - timedelta(seconds=settings.STALE_AFTER),
+    )
 
 
 def is_stale(status: str, has_heartbeat: bool, updated_at: datetime, now: datetime | None) -> bool:
