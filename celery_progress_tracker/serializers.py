@@ -43,7 +43,7 @@ ETAG_FIELDS = (
 )
 
 
-class JobState(Protocol):
+class ReportedJob(Protocol):
     """What :func:`reported_status` and :func:`row_etag` read of a job."""
 
     job_id: str
@@ -89,7 +89,7 @@ class EtagColumns:
         return is_stale(self.status, self.has_heartbeat, self.updated_at, now)
 
 
-def reported_status(job: JobState, now: datetime) -> tuple[str, str, str]:
+def reported_status(job: ReportedJob, now: datetime) -> tuple[str, str, str]:
     """The status, end reason and error as reported.
 
     A running job whose worker stopped sending heartbeats reads as failed
@@ -188,7 +188,7 @@ def job_etag(data: dict[str, Any]) -> str:
     )
 
 
-def row_etag(job: JobState, now: datetime) -> str:
+def row_etag(job: ReportedJob, now: datetime) -> str:
     """``job_etag(job_to_dict(job, now))``, without building the dict.
 
     The poll's 304 path: a bar whose job has not changed costs no serialisation.

@@ -28,7 +28,7 @@ from django.db.models.functions import RowNumber
 
 from celery_progress_tracker.conf import settings as cpt_settings
 from celery_progress_tracker.models import SSEProgress
-from celery_progress_tracker.serializers import ETAG_FIELDS, EtagColumns, JobState
+from celery_progress_tracker.serializers import ETAG_FIELDS, EtagColumns, ReportedJob
 
 Converter = Callable[[Any, Any, Any], Any]
 
@@ -99,7 +99,7 @@ class JobRow:
     def user_id(self) -> Any:
         return self.job().user_id if self._columns is None else self._columns.user_id
 
-    def state(self) -> JobState:
+    def state(self) -> ReportedJob:
         """What the ETag is made of: the columns, or the job for a roll-up (its members count)."""
         if self._columns is None or self._columns.kind:
             return self.job()
