@@ -78,6 +78,8 @@ def run(args: argparse.Namespace, log_dir: Path) -> dict[str, Any]:
     worker = services.start_worker("write-worker", {}, log_dir, queue=queue)
     try:
         _wait_worker(queue)
+        _say("waiting for a quiet machine")
+        results["quiet"] = services.wait_quiet()
         _say("write path")
         results["write"] = write_path.measure(
             queue, args.items, args.slow_items, args.repeat, redis_url

@@ -22,6 +22,30 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 
 
+def _cpu_times() -> tuple[int, int]:
+    """(idle, total) jiffies of every CPU since boot, from ``/proc/stat``."""
+    fields = [int(value) for value in Path("/proc/stat").read_text().split("\n")[0].split()[1:]]
+    return fields[3] + fields[4], sum(fields)  # idle + iowait
+
+
+def wait_quiet(idle: float = 0.8, timeout: float = 120.0) -> dict[str, float]:
+    """Wait until the CPUs were at least ``idle`` idle over a whole second (or ``timeout``).
+
+    A shared machine's other work (a database checkpoint, autovacuum, another
+    user's processes) would otherwise land in a measurement of a few tens of
+    milliseconds. Returns the seconds waited and the idle share of the last second.
+    """
+    start = time.monotonic()
+    share = 0.0
+    while True:
+        idle_before, total_before = _cpu_times()
+        time.sleep(1.0)
+        idle_after, total_after = _cpu_times()
+        share = (idle_after - idle_before) / max(1, total_after - total_before)
+        if share >= idle or time.monotonic() - start >= timeout:
+            return {"waited": time.monotonic() - start, "idle": share}
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

@@ -13,6 +13,9 @@ from celery_progress_tracker.models import SSEProgress
 CONTENDERS = ("bare", "tracker", "celery_progress", "seed")
 #: Those that write on every call (run on fewer items: see ``measure``).
 SLOW = ("celery_progress", "seed")
+#: Runs of each fast contender per repetition: a run lasts a few tens of milliseconds,
+#: so one busy moment of a shared machine moves a median of three; not one of nine.
+FAST_RUNS = 3
 REDIS_WRITES = ("setex", "set", "publish")
 
 
@@ -43,13 +46,17 @@ def measure(
 
     The contenders that write on every call run ``slow_items`` items per
     repetition (their cost per call does not depend on the item count), the
-    others ``items``.
+    others ``items``, ``FAST_RUNS`` times per repetition (alternating).
     """
     samples: dict[str, list[dict[str, Any]]] = {name: [] for name in CONTENDERS}
     for _ in range(repeat):
         for name in CONTENDERS:
-            count = slow_items if name in SLOW else items
-            samples[name].append(_run_one(name, count, queue, redis_url))
+            if name in SLOW:
+                samples[name].append(_run_one(name, slow_items, queue, redis_url))
+        for _run in range(FAST_RUNS):
+            for name in CONTENDERS:
+                if name not in SLOW:
+                    samples[name].append(_run_one(name, items, queue, redis_url))
     return summarise(samples)
 
 
@@ -63,6 +70,9 @@ def summarise(samples: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
         name: _median([s["seconds"] / s["items"] for s in runs]) for name, runs in samples.items()
     }
     floor = per_item["bare"]
+    runs_us = {
+        name: [s["seconds"] / s["items"] * 1e6 for s in runs] for name, runs in samples.items()
+    }
     rows: dict[str, Any] = {}
     for name, runs in samples.items():
         row: dict[str, Any] = {
@@ -70,7 +80,11 @@ def summarise(samples: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
             "repetitions": len(runs),
             "loop_seconds": _median([s["seconds"] for s in runs]),
             "per_call_us": per_item[name] * 1e6,
+            "per_call_us_runs": runs_us[name],
             "overhead_us": (per_item[name] - floor) * 1e6,
+            # The fastest run against the bare loop's fastest: the code's own cost
+            # when nothing else on the host slows the CPU down (as timeit reports).
+            "overhead_best_us": min(runs_us[name]) - min(runs_us["bare"]),
         }
         for key in ("db_writes", "db_updates", "backend_writes", "flusher_writes",
                     "redis_writes", "redis_gets", "task_seconds"):  # fmt: skip

@@ -98,11 +98,13 @@ class Flusher:
             except Exception:  # never let the thread die
                 logger.exception("progress flusher: unexpected error")
             if not states:
-                # Idle: hold no connection, sleep until a task registers.
+                # Idle: hold no connection, sleep until a task registers. Its first
+                # flush comes one interval later, as every other: the start is
+                # written by the task's own signals, and a body that has just
+                # begun counting is not made to share the interpreter at once.
                 self._close_connection()
                 self._wakeup.wait()
                 self._wakeup.clear()
-                continue
             time.sleep(max(0.01, settings.FLUSH_INTERVAL))
 
     def flush(self, states: list[JobState]) -> None:
