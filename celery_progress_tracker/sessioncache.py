@@ -7,9 +7,9 @@ HMAC of ``get_session_auth_hash``, are pure functions of that text and of
 ``SECRET_KEY``: their results are kept here, a bounded number of them, and
 forgotten whenever Django announces a change of settings.
 
-Only flat session data (strings, numbers, booleans, ``None``) is kept, and
-every caller gets its own copy, so nothing a view does to ``request.session``
-reaches the next request.
+Only short, flat session data (strings, numbers, booleans, ``None``) is
+kept, and every caller gets its own copy, so nothing a view does to
+``request.session`` reaches the next request.
 """
 
 from __future__ import annotations
@@ -26,6 +26,9 @@ AUTH_HASH_SALT = "django.contrib.auth.models.AbstractBaseUser.get_session_auth_h
 
 #: Decoded sessions kept at most; beyond it the oldest are dropped.
 MAX_SESSIONS = 4096
+#: Longer session text (a login's is a few hundred characters) is decoded every time,
+#: so that what is kept stays within a few megabytes.
+MAX_LENGTH = 1024
 
 _FLAT = (str, int, float, bool, type(None))
 
@@ -40,7 +43,11 @@ def decode(session: SessionBase, data: str) -> dict[str, Any]:
     if found is not None:
         return dict(found)
     decoded: dict[str, Any] = session.decode(data)
-    if decoded and all(type(value) in _FLAT for value in decoded.values()):
+    if (
+        decoded
+        and len(data) <= MAX_LENGTH
+        and all(type(value) in _FLAT for value in decoded.values())
+    ):
         with _lock:
             if len(_sessions) >= MAX_SESSIONS:
                 del _sessions[next(iter(_sessions))]

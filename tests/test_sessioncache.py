@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from typing import Any
 
 import pytest
@@ -46,6 +47,15 @@ def test_nested_data_is_decoded_every_time() -> None:
     decoded = sessioncache.decode(store, text)
     decoded["cart"].append(3)  # a view may change what the session holds in place
     assert sessioncache.decode(store, text)["cart"] == [1, 2]
+
+
+def test_long_data_is_decoded_every_time() -> None:
+    store = SessionStore()
+    note = secrets.token_hex(1000)  # does not compress
+    text = _encoded({"_auth_user_id": "7", "note": note})
+    assert len(text) > sessioncache.MAX_LENGTH
+    assert sessioncache.decode(store, text)["note"] == note
+    assert sessioncache._sessions == {}
 
 
 def test_corrupted_data_is_never_kept() -> None:
