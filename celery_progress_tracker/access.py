@@ -83,13 +83,18 @@ def anonymous_may_act() -> bool:
     return settings.PERMISSION is not None
 
 
+def is_staff(user: Any) -> bool:
+    """Whether ``user`` is logged-in staff (a user model without ``is_staff`` has none)."""
+    return bool(user.is_authenticated and getattr(user, "is_staff", False))
+
+
 def is_owner(user: Any, job: SSEProgress) -> bool:
     return bool(user.is_authenticated) and job.user_id is not None and job.user_id == user.pk
 
 
 def sees_system_jobs(user: Any) -> bool:
     """Whether ``user`` reads and lists the jobs that have no owner (beat, commands)."""
-    return bool(user.is_authenticated and user.is_staff and settings.STAFF_SEES_SYSTEM_JOBS)
+    return is_staff(user) and settings.STAFF_SEES_SYSTEM_JOBS
 
 
 def can_read(request: HttpRequest, user: Any, job: SSEProgress) -> bool:
@@ -101,7 +106,7 @@ def can_read(request: HttpRequest, user: Any, job: SSEProgress) -> bool:
         return True
     if job.user_id is None and (settings.ANONYMOUS_OWNERLESS or sees_system_jobs(user)):
         return True  # whoever may read them anonymously may read them logged in too
-    return bool(user.is_authenticated and user.is_staff and settings.STAFF_SEES_ALL)
+    return is_staff(user) and settings.STAFF_SEES_ALL
 
 
 def can_act(request: HttpRequest, user: Any, job: SSEProgress) -> bool:
@@ -287,7 +292,7 @@ def _logged_in_owner(
         return False
     if session_pk != owner_pk:
         return False
-    if is_active is not None and not is_active:
+    if not is_active:  # False, or NULL in a nullable column: ModelBackend refuses both
         return False
     session_hash = session.get(HASH_SESSION_KEY)
     if not isinstance(session_hash, str) or not session_hash:

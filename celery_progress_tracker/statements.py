@@ -114,7 +114,10 @@ class JobRow:
 
 @dataclass(frozen=True)
 class OwnerColumns:
-    """Where the owner's ``password`` and ``is_active`` come from (``None``: no column)."""
+    """Where the owner's ``password`` and ``is_active`` come from (``None``: no column).
+
+    Without an ``is_active`` column the statements read ``1`` in its place.
+    """
 
     password: str
     is_active: str | None
@@ -192,7 +195,8 @@ def owner_columns(user_model: type[Model]) -> OwnerColumns | None:
 def _owner_select(alias: str, owner: OwnerColumns, table: str) -> str:
     q = _quoter(alias)
     password = f"{table}.{q(owner.password)}"
-    is_active = "NULL" if owner.is_active is None else f"{table}.{q(owner.is_active)}"
+    # No column: every user is active, as AbstractBaseUser.is_active has it.
+    is_active = "1" if owner.is_active is None else f"{table}.{q(owner.is_active)}"
     return f"{password}, {is_active}"
 
 

@@ -16,6 +16,7 @@ from datetime import datetime, timezone
 from typing import Any, Protocol, TextIO
 
 from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
 from django.http import HttpRequest
 
 from celery_progress_tracker.access import can_read
@@ -41,8 +42,12 @@ def find_user(value: str) -> Any:
         return model._default_manager.get_by_natural_key(value)
     except model.DoesNotExist:
         pass
-    if value.isdigit():
-        found = model._default_manager.filter(pk=int(value)).first()
+    try:
+        pk = model._meta.pk.to_python(value)  # an integer, a UUID, ... as the model's key is
+    except (ValidationError, TypeError, ValueError):
+        pk = None
+    if pk is not None:
+        found = model._default_manager.filter(pk=pk).first()
         if found is not None:
             return found
     raise LookupError(f"no user {value!r}")

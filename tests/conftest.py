@@ -94,5 +94,5 @@ def pytest_collection_modifyitems(config: Any, items: list[Any]) -> None:
 
 # The cookiecutter-django mirror is a project of its own (its own settings): `make
 # test` runs it in a second pytest process. So is the plugin's test project, run by
-# tests/test_testing_plugin.py.
-collect_ignore = ["cookiecutter", "plugin_project"]
+# tests/test_testing_plugin.py, and the user-model project (tests/test_user_models.py).
+collect_ignore = ["cookiecutter", "plugin_project", "usermodels"]
