@@ -51,6 +51,7 @@ from datetime import timezone as dt_timezone
 from numbers import Real
 from typing import Any
 
+from django.conf import settings as django_settings
 from django.db import DataError, IntegrityError
 from django.db import transaction as db_transaction
 from django.db.models import F, Q, Value
@@ -609,9 +610,9 @@ def retrying(
     )
 
 
-def due_time(when: Any) -> datetime:
+def due_utc(when: Any) -> datetime:
     """When something due ``when`` (seconds from now, a datetime, an ISO text) is due, in UTC."""
-    now = timezone.now()
+    now = datetime.now(dt_timezone.utc)
     if isinstance(when, Real) and not isinstance(when, bool):
         return now + timedelta(seconds=float(when))
     if isinstance(when, str):
@@ -620,10 +621,18 @@ def due_time(when: Any) -> datetime:
         except ValueError:
             return now
     if isinstance(when, datetime):
-        if timezone.is_naive(when):
-            return when.replace(tzinfo=dt_timezone.utc)
-        return when.astimezone(dt_timezone.utc)
+        # Celery's ETAs are UTC when they carry no offset.
+        due = when.replace(tzinfo=dt_timezone.utc) if timezone.is_naive(when) else when
+        return due.astimezone(dt_timezone.utc)
     return now
+
+
+def due_time(when: Any) -> datetime:
+    """``due_utc(when)`` as the database keeps it: naive local time when ``USE_TZ`` is off."""
+    due = due_utc(when)
+    if django_settings.USE_TZ:
+        return due
+    return timezone.make_naive(due, timezone.get_default_timezone())
 
 
 def worker_stopped(job_id: str, state: JobState | None, token: str, *, requeued: bool) -> None:

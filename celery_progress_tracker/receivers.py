@@ -283,7 +283,7 @@ def retry_message(task: Any, attempt: int, reason: Any) -> str:
     values = {
         "attempt": attempt,
         "max": max_retries,
-        "time": lifecycle.due_time(when).strftime("%H:%M:%S") if when is not None else "",
+        "time": lifecycle.due_utc(when).strftime("%H:%M:%S") if when is not None else "",
     }
     if max_retries is not None and when is not None:
         text = gettext("Retry %(attempt)d of %(max)d at %(time)s UTC") % values

@@ -20,6 +20,8 @@ def iso_utc(value: datetime | None) -> str | None:
     """ISO 8601 in UTC with a ``Z`` suffix, or ``None``."""
     if value is None:
         return None
+    if value.tzinfo is None:  # USE_TZ is off: the rows hold naive local time
+        value = dj_timezone.make_aware(value, dj_timezone.get_default_timezone())
     return value.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+from django.conf import settings as django_settings
 from django.contrib.auth import get_user_model
 from django.contrib.sessions.models import Session
 from django.db import connections
@@ -284,10 +285,15 @@ _SENTINEL_PK = -918_273_645
 _SENTINEL_NOW = datetime(1901, 2, 3, 4, 5, 6, 789012, tzinfo=timezone.utc)
 
 
+def _sentinel_now() -> datetime:
+    """The stand-in for "now", naive when ``USE_TZ`` is off (as ``timezone.now()`` is)."""
+    return _SENTINEL_NOW if django_settings.USE_TZ else _SENTINEL_NOW.replace(tzinfo=None)
+
+
 def _sentinels(task_types: int, job_ids: int) -> PageValues:
     return PageValues(
         _SENTINEL_PK,
-        _SENTINEL_NOW,
+        _sentinel_now(),
         tuple(f"cpt\x1fslot-task-type-{index}" for index in range(task_types)),
         tuple(f"cpt\x1fslot-job-id-{index}" for index in range(job_ids)),
     )
@@ -366,7 +372,15 @@ def page_statement(
     if not isinstance(values.user_pk, int):
         return None
     user_model = get_user_model()
-    key = (alias, connections[alias].vendor, user_model, owner, cpt_settings.STALE_AFTER, shape)
+    key = (
+        alias,
+        connections[alias].vendor,
+        user_model,
+        owner,
+        cpt_settings.STALE_AFTER,
+        django_settings.USE_TZ,
+        shape,
+    )
     statement = _pages.get(key)
     if statement is not None:
         return statement
@@ -375,7 +389,7 @@ def page_statement(
     slots: dict[str, tuple[str, Any]] = {
         repr(_adapt(SSEProgress, "user", _SENTINEL_PK, alias)): ("user", None)
     }
-    stale_before = _SENTINEL_NOW - timedelta(seconds=cpt_settings.STALE_AFTER)
+    stale_before = _sentinel_now() - timedelta(seconds=cpt_settings.STALE_AFTER)
     slots[repr(_adapt(SSEProgress, "updated_at", stale_before, alias))] = ("stale_before", None)
     for index, text in enumerate(sentinels.task_types):
         slots[repr(text)] = ("task_type", index)

@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from datetime import datetime, timezone
 from typing import Any, Protocol, TextIO
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest
+from django.utils import timezone
 
 from celery_progress_tracker.access import can_read
 from celery_progress_tracker.models import FINAL_STATUSES, SSEProgress, SSEProgressQuerySet
@@ -108,7 +108,7 @@ class JobWatch:
 
     def poll(self) -> list[dict[str, Any]]:
         """Read the watched jobs now, in the order they were first seen."""
-        now = datetime.now(timezone.utc)
+        now = timezone.now()  # naive when USE_TZ is off, as the rows are
         ids = set(self.job_ids) | set(self.states)
         jobs = self._jobs()
         query = jobs.filter(job_id__in=ids)

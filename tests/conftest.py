@@ -96,3 +96,6 @@ def pytest_collection_modifyitems(config: Any, items: list[Any]) -> None:
 # test` runs it in a second pytest process. So is the plugin's test project, run by
 # tests/test_testing_plugin.py, and the user-model project (tests/test_user_models.py).
 collect_ignore = ["cookiecutter", "plugin_project", "usermodels"]
+# tests/naive_time runs with USE_TZ off, in a pytest process of its own (test_naive_time.py).
+if os.environ.get("CPT_USE_TZ", "1") == "1":
+    collect_ignore.append("naive_time")

@@ -20,7 +20,8 @@ TMP = Path(os.environ.setdefault("CPT_TMP", tempfile.mkdtemp(prefix=f"cpt-{RUN_I
 
 SECRET_KEY = "tests-only-not-secret"
 DEBUG = False
-USE_TZ = True
+# CPT_USE_TZ=0: naive local time (tests/naive_time, run by tests/test_naive_time.py).
+USE_TZ = os.environ.get("CPT_USE_TZ", "1") == "1"
 TIME_ZONE = "Europe/Paris"
 LANGUAGE_CODE = "en"
 ALLOWED_HOSTS = ["*"]

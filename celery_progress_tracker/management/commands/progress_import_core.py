@@ -12,6 +12,7 @@ import json
 from datetime import datetime, timezone
 from typing import Any
 
+from django.conf import settings as django_settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import DEFAULT_DB_ALIAS, connections
@@ -183,7 +184,13 @@ def _datetime(value: Any) -> datetime | None:
         parsed = value
     elif isinstance(value, str):
         parsed = parse_datetime(value.replace(" ", "T", 1))
-    if parsed is not None and dj_timezone.is_naive(parsed):
+    if parsed is None:
+        return None
+    if not django_settings.USE_TZ:  # naive local time, as Django reads and writes it then
+        if dj_timezone.is_aware(parsed):
+            return dj_timezone.make_naive(parsed, dj_timezone.get_default_timezone())
+        return parsed
+    if dj_timezone.is_naive(parsed):
         # Django stores UTC when USE_TZ is on, which the original system used.
         parsed = parsed.replace(tzinfo=timezone.utc)
     return parsed
