@@ -12,8 +12,9 @@ this request read?"), :func:`job_to_act_on` or :func:`readable_jobs`. Each
 answers a job (or jobs) or the JSON refusal.
 
 The session shortcut: Django's session login costs two queries (the session,
-then the user), and the job is a third. When the login is a plain
-``ModelBackend`` login in a database session, the owner check needs only the
+then the user), and the job is a third. When the login is a ``ModelBackend``
+login (or one of a subclass that finds users as it does, such as
+django-allauth's) in a database session, the owner check needs only the
 owner's ``password`` (for the session's auth hash) and ``is_active``, so they
 are read with the job (see :mod:`~celery_progress_tracker.statements`) and
 checked here exactly as ``django.contrib.auth.get_user`` checks them. The
@@ -37,6 +38,7 @@ from django.contrib.auth import (
     SESSION_KEY,
     get_user_model,
 )
+from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.sessions.backends.db import SessionStore as DatabaseSessionStore
 from django.contrib.sessions.models import Session
@@ -47,6 +49,7 @@ from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare
 from django.utils.functional import SimpleLazyObject, empty
+from django.utils.module_loading import import_string
 
 from celery_progress_tracker import authentication, sessioncache, statements
 from celery_progress_tracker.conf import settings
@@ -59,11 +62,6 @@ from celery_progress_tracker.models import (
 from celery_progress_tracker.params import ListParams, is_valid_job_id
 from celery_progress_tracker.responses import json_error, not_found
 from celery_progress_tracker.statements import JobRow, OwnerColumns
-
-#: The only backend whose ``get_user`` the shortcut reproduces exactly
-#: (a default-manager lookup by primary key, then ``is_active``).
-MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
-
 
 # -- the rules ----------------------------------------------------------------
 
@@ -261,6 +259,36 @@ def _owner_columns(user_model: type[Model], manager: Any) -> OwnerColumns | None
     return columns
 
 
+@functools.cache
+def finds_users_as_model_backend(path: str) -> bool:
+    """Whether the backend at ``path`` finds a session's user exactly as ``ModelBackend`` does.
+
+    ``ModelBackend`` itself, or a subclass that changes how people log in but not
+    ``get_user`` nor ``user_can_authenticate``: django-allauth's
+    ``AuthenticationBackend``, an e-mail login backend.
+    """
+    try:
+        backend = import_string(path)
+    except ImportError:
+        return False
+    if not (isinstance(backend, type) and issubclass(backend, ModelBackend)):
+        return False
+    return all(
+        getattr(backend, name, None) is getattr(ModelBackend, name, None)
+        for name in ("get_user", "aget_user", "user_can_authenticate")
+    )
+
+
+def _logged_in_by_model_backend(session: Mapping[str, Any]) -> bool:
+    """Whether ``session``'s login is one ``get_user`` would answer as ``ModelBackend``."""
+    path = session.get(BACKEND_SESSION_KEY)
+    return (
+        isinstance(path, str)
+        and path in django_settings.AUTHENTICATION_BACKENDS
+        and finds_users_as_model_backend(path)
+    )
+
+
 def _shortcut_columns(request: HttpRequest) -> OwnerColumns | None:
     """The owner columns to read, or ``None`` when the shortcut does not apply to ``request``."""
     if settings.PERMISSION is not None or not authentication.is_default():
@@ -270,7 +298,7 @@ def _shortcut_columns(request: HttpRequest) -> OwnerColumns | None:
         return None  # no AuthenticationMiddleware, or the user is loaded already
     if hasattr(request, "_cached_user"):
         return None
-    if MODEL_BACKEND not in django_settings.AUTHENTICATION_BACKENDS:
+    if not any(map(finds_users_as_model_backend, django_settings.AUTHENTICATION_BACKENDS)):
         return None
     user_model = get_user_model()
     if router.db_for_read(user_model) != settings.DATABASE_ALIAS:
@@ -284,7 +312,7 @@ def _logged_in_owner(
     """``get_user``'s checks: the session's user is ``owner_pk``, active, with a valid hash."""
     if owner_pk is None or password is None:
         return False
-    if session.get(BACKEND_SESSION_KEY) != MODEL_BACKEND:
+    if not _logged_in_by_model_backend(session):
         return False
     try:
         session_pk = get_user_model()._meta.pk.to_python(session[SESSION_KEY])
@@ -328,7 +356,7 @@ def _owned_by_session(request: HttpRequest, job_id: str) -> tuple[bool, Any]:
         return False, _UNKNOWN
     database_session = _unread_database_session(request)
     with_session = database_session is not None
-    if not with_session and session.get(BACKEND_SESSION_KEY) != MODEL_BACKEND:
+    if not with_session and not _logged_in_by_model_backend(session):
         return False, _UNKNOWN  # not a ModelBackend login: nothing to gain
     statement = statements.detail_statement(
         settings.DATABASE_ALIAS, columns, with_session=with_session
@@ -385,7 +413,7 @@ def _session_users_page(
     if columns is None or session is None:
         return None
     try:
-        if session.get(BACKEND_SESSION_KEY) != MODEL_BACKEND:
+        if not _logged_in_by_model_backend(session):
             return None
         user_pk = get_user_model()._meta.pk.to_python(session[SESSION_KEY])
     except (KeyError, ValidationError, TypeError, ValueError):

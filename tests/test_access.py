@@ -183,6 +183,63 @@ def test_a_custom_backend_decides_for_itself(
     assert_error(client.get(BASE), 401, "not_authenticated")
 
 
+class EmailLoginBackend(ModelBackend):
+    """Logs people in by e-mail, as django-allauth's backend does; finds users as ModelBackend."""
+
+    def authenticate(
+        self, request: Any, email: str | None = None, password: str | None = None, **kwargs: Any
+    ) -> Any:
+        user = get_user_model()._default_manager.filter(email__iexact=email).first()
+        if user and password and user.check_password(password) and self.user_can_authenticate(user):
+            return user
+        return None
+
+
+EMAIL_LOGIN = "tests.test_access.EmailLoginBackend"
+
+
+def test_a_backend_that_only_changes_how_people_log_in_keeps_one_query(
+    client: Client,
+    alice: AbstractUser,
+    settings: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    django_assert_num_queries: Any,
+) -> None:
+    settings.AUTHENTICATION_BACKENDS = [EMAIL_LOGIN]
+    alice.email = "alice@example.com"
+    alice.save()
+    make_job("mine", alice)
+    make_job("bobs", get_user_model().objects.create_user("bob"))
+    assert client.login(email="alice@example.com", password="alice-password")
+    assert client.session["_auth_user_backend"] == EMAIL_LOGIN
+    counts = {"detail": 1, "detail_304": 1, "list": 2, "active": 2, "job_ids": 2}
+    _poll_counts(client, django_assert_num_queries, counts)
+    urls = [detail_url("mine"), detail_url("bobs"), BASE, f"{BASE}?job_id=mine&job_id=bobs"]
+    fixed = timezone.now()
+    monkeypatch.setattr(timezone, "now", lambda: fixed)
+    fast = [client.get(url) for url in urls]
+    _without_shortcut(monkeypatch)
+    slow = [client.get(url) for url in urls]
+    assert [(r.status_code, r.content) for r in fast] == [(r.status_code, r.content) for r in slow]
+    alice.set_password("new-password")
+    alice.save()
+    assert_error(client.get(detail_url("mine")), 401, "not_authenticated")
+
+
+def test_a_backend_that_lets_inactive_users_in_decides_for_itself(
+    client: Client, alice: AbstractUser, settings: Any, django_assert_num_queries: Any
+) -> None:
+    """``AllowAllUsersModelBackend`` changes ``user_can_authenticate``: the normal path."""
+    backend = "django.contrib.auth.backends.AllowAllUsersModelBackend"
+    settings.AUTHENTICATION_BACKENDS = [backend]
+    make_job("mine", alice)
+    client.force_login(alice, backend=backend)
+    get_user_model().objects.filter(pk=alice.pk).update(is_active=False)
+    with django_assert_num_queries(3):  # session, user, job: and the inactive owner reads it
+        assert body(client.get(detail_url("mine")))["job_id"] == "mine"
+    assert [job["job_id"] for job in body(client.get(BASE))["results"]] == ["mine"]
+
+
 def test_a_backend_no_longer_configured_logs_the_session_out(
     client: Client, alice: AbstractUser, settings: Any
 ) -> None:

@@ -20,11 +20,18 @@ def job(alice: Any) -> SSEProgress:
     return SSEProgress.objects.create(job_id="import-1", user=alice, total_items=10)
 
 
+ALLAUTH = "tests.cookiecutter.users.backends.AuthenticationBackend"
+
+
+@pytest.mark.parametrize(
+    "backend", ["django.contrib.auth.backends.ModelBackend", ALLAUTH], ids=["model", "allauth"]
+)
 def test_a_poll_is_one_query_with_an_email_login_user(
-    alice: Any, job: SSEProgress, django_assert_num_queries: Any
+    alice: Any, job: SSEProgress, django_assert_num_queries: Any, backend: str
 ) -> None:
     client = Client()
-    client.force_login(alice)
+    client.force_login(alice, backend=backend)
+    assert client.session["_auth_user_backend"] == backend
     with django_assert_num_queries(1):
         first = client.get(f"{URL}import-1/")
     assert first.json()["job_id"] == "import-1"

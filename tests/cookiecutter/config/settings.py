@@ -36,6 +36,11 @@ INSTALLED_APPS = [
 ]
 
 AUTH_USER_MODEL = "users.User"
+# cookiecutter-django: ModelBackend, then allauth's (stood in for by users/backends.py).
+AUTHENTICATION_BACKENDS = [
+    "django.contrib.auth.backends.ModelBackend",
+    "tests.cookiecutter.users.backends.AuthenticationBackend",
+]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
