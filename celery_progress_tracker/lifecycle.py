@@ -575,8 +575,13 @@ def cancelled(job_id: str, state: JobState | None, token: str = "", message: str
         logger.info("job %s cancelled", job_id)
 
 
-def revoked(job_id: str, token: str = "", *, expired: bool = False) -> None:
-    """Celery revoked the task (or it expired before it ran): ``cancelled``."""
+def revoked(
+    job_id: str, token: str = "", *, expired: bool = False, state: JobState | None = None
+) -> None:
+    """Celery revoked the task (or it expired before it ran): ``cancelled``.
+
+    ``state``: the execution it stopped, whose last counts are written too.
+    """
     message = "Expired before it ran" if expired else "Revoked"
     _close(
         job_id,
@@ -587,6 +592,7 @@ def revoked(job_id: str, token: str = "", *, expired: bool = False) -> None:
             "public_error": "",
             "current_message": message,
         },
+        state=state,
         token=token,
     )
 

@@ -22,6 +22,7 @@ from celery_progress_tracker.flusher import flusher
 from celery_progress_tracker.offloop import off_event_loop
 from celery_progress_tracker.ownership import HEADER, UNSET, current_owner, job_options
 from celery_progress_tracker.task import CANCELLED, REPLACED, ProgressTask, new_run_token
+from celery_progress_tracker.tracker import JobState
 from celery_progress_tracker.validation import clean_task_type
 
 logger = logging.getLogger(__name__)
@@ -260,7 +261,7 @@ def on_task_retry(
         # Not a retry: the worker cancelled the running task (cold shutdown,
         # lost connection). Only an unacknowledged message comes back.
         requeued = bool(getattr(request, "acks_late", False) or sender.acks_late)
-        lifecycle.worker_stopped(request.id, state, token, requeued=requeued)
+        _stopped(request.id, state, token, requeued=requeued)
         return
     retries = int(request.retries or 0)
     when = getattr(reason, "when", None)
@@ -337,9 +338,24 @@ def on_task_postrun(
         # Eager with propagation: the exception went to the caller, unreported.
         lifecycle.eager_raised(task_id, job, job.exception)
     elif not _in_pool_child:
-        # Interrupted (a cold shutdown, a terminate): a lost worker. In a
-        # prefork child the main process reports it (WorkerLostError, revoke).
-        lifecycle.worker_stopped(task_id, job, job.token, requeued=False)
+        # Interrupted (a cold shutdown, a terminate). In a prefork child the
+        # main process reports it (WorkerLostError, revoke).
+        _stopped(task_id, job, job.token, requeued=False)
+
+
+def _stopped(task_id: str, state: JobState | None, token: str, *, requeued: bool) -> None:
+    """The worker stopped a running task: a revoke's terminate (``cancelled``), else lost.
+
+    A terminate on the gevent or eventlet pool kills the task's greenlet, which
+    may end before the worker announces the revoke; the worker lists the task
+    as revoked before it terminates it.
+    """
+    from celery.worker import state as worker_state  # a worker's: not loaded by web processes
+
+    if task_id in worker_state.revoked:
+        lifecycle.revoked(task_id, token, state=state)
+    else:
+        lifecycle.worker_stopped(task_id, state, token, requeued=requeued)
 
 
 _in_pool_child = False

@@ -9,6 +9,9 @@ import celery.contrib.testing.tasks  # noqa: F401  (registers celery.ping)
 from celery import chain, chord, current_app, group, shared_task
 
 from celery_progress_tracker import ProgressTask, TaskCancelled
+from tests.cookiecutter.jobs import faults
+
+faults.install()
 
 #: What ``os.listdir`` returns for a file named in Latin-1: lone surrogates.
 LATIN1_NAME = b"r\xe9sum\xe9.csv".decode("utf-8", "surrogateescape")
