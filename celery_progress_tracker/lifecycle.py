@@ -51,7 +51,6 @@ from datetime import timezone as dt_timezone
 from numbers import Real
 from typing import Any
 
-from django.conf import settings as django_settings
 from django.db import DataError, IntegrityError
 from django.db import transaction as db_transaction
 from django.db.models import F, Q, Value
@@ -69,6 +68,7 @@ from celery_progress_tracker.models import (
     SSEProgress,
     SSEProgressQuerySet,
     Status,
+    stored_time,
 )
 from celery_progress_tracker.signals import job_finished
 from celery_progress_tracker.tracker import JobState
@@ -634,11 +634,8 @@ def due_utc(when: Any) -> datetime:
 
 
 def due_time(when: Any) -> datetime:
-    """``due_utc(when)`` as the database keeps it: naive local time when ``USE_TZ`` is off."""
-    due = due_utc(when)
-    if django_settings.USE_TZ:
-        return due
-    return timezone.make_naive(due, timezone.get_default_timezone())
+    """``due_utc(when)`` as the rows hold it (see ``models.stored_time``)."""
+    return stored_time(due_utc(when))
 
 
 def worker_stopped(job_id: str, state: JobState | None, token: str, *, requeued: bool) -> None:

@@ -138,6 +138,20 @@ class SSEProgressManager(models.Manager.from_queryset(SSEProgressQuerySet)):  # 
         return jobs if self._db else jobs.using(settings.DATABASE_ALIAS)
 
 
+def stored_time(value: datetime) -> datetime:
+    """An aware ``value`` as the rows hold it: naive local time when ``USE_TZ`` is off."""
+    if django_settings.USE_TZ:
+        return value
+    return timezone.make_naive(value, timezone.get_default_timezone())
+
+
+def aware_time(value: datetime) -> datetime:
+    """A time read from a row, made aware (rows hold naive local time when ``USE_TZ`` is off)."""
+    if value.tzinfo is not None:
+        return value
+    return timezone.make_aware(value, timezone.get_default_timezone())
+
+
 def stale_condition(now: datetime | None = None) -> Q:
     """A row's own condition for being stale (no subquery: usable in a filter or an exclude)."""
     now = now or timezone.now()

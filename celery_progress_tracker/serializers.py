@@ -10,7 +10,7 @@ from django.utils import timezone as dj_timezone
 
 from celery_progress_tracker import rollups
 from celery_progress_tracker.errors import shown_error
-from celery_progress_tracker.models import EndReason, SSEProgress, Status, is_stale
+from celery_progress_tracker.models import EndReason, SSEProgress, Status, aware_time, is_stale
 
 #: Seconds of running time before a rate and an ETA are reported.
 MIN_SECONDS_FOR_RATE = 1.0
@@ -20,9 +20,8 @@ def iso_utc(value: datetime | None) -> str | None:
     """ISO 8601 in UTC with a ``Z`` suffix, or ``None``."""
     if value is None:
         return None
-    if value.tzinfo is None:  # USE_TZ is off: the rows hold naive local time
-        value = dj_timezone.make_aware(value, dj_timezone.get_default_timezone())
-    return value.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    utc = aware_time(value).astimezone(timezone.utc)
+    return utc.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 #: The columns a job's ETag is made of (:func:`row_etag`), ``kind`` and ``user_id`` included:

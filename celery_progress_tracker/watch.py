@@ -46,11 +46,10 @@ def find_user(value: str) -> Any:
         pk = model._meta.pk.to_python(value)  # an integer, a UUID, ... as the model's key is
     except (ValidationError, TypeError, ValueError):
         pk = None
-    if pk is not None:
-        found = model._default_manager.filter(pk=pk).first()
-        if found is not None:
-            return found
-    raise LookupError(f"no user {value!r}")
+    found = None if pk is None else model._default_manager.filter(pk=pk).first()
+    if found is None:
+        raise LookupError(f"no user {value!r}")
+    return found
 
 
 def request_as(user: Any) -> HttpRequest:

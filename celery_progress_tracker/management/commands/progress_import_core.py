@@ -20,7 +20,13 @@ from django.utils import timezone as dj_timezone
 from django.utils.dateparse import parse_datetime
 
 from celery_progress_tracker.conf import settings
-from celery_progress_tracker.models import ACTIVE_STATUSES, EndReason, SSEProgress, Status
+from celery_progress_tracker.models import (
+    ACTIVE_STATUSES,
+    EndReason,
+    SSEProgress,
+    Status,
+    stored_time,
+)
 from celery_progress_tracker.validation import (
     JOB_ID_LENGTH,
     MAX_COUNT,
@@ -184,13 +190,9 @@ def _datetime(value: Any) -> datetime | None:
         parsed = value
     elif isinstance(value, str):
         parsed = parse_datetime(value.replace(" ", "T", 1))
-    if parsed is None:
-        return None
-    if not django_settings.USE_TZ:  # naive local time, as Django reads and writes it then
-        if dj_timezone.is_aware(parsed):
-            return dj_timezone.make_naive(parsed, dj_timezone.get_default_timezone())
-        return parsed
+    if parsed is None or (dj_timezone.is_naive(parsed) and not django_settings.USE_TZ):
+        return parsed  # naive local time, as both tables hold it when USE_TZ is off
     if dj_timezone.is_naive(parsed):
         # Django stores UTC when USE_TZ is on, which the original system used.
         parsed = parsed.replace(tzinfo=timezone.utc)
-    return parsed
+    return stored_time(parsed)
