@@ -31,6 +31,33 @@ def missing_prerequisite(message: str) -> None:
     pytest.skip(message)
 
 
+def run_pytest(args: list[str], cwd: Path, timeout: float = 300, **env: str) -> str:
+    """A pytest process of its own (another project, other settings); its output.
+
+    It gets this environment with ``env`` on top (an empty value removes the
+    variable), minus this process's pytest and Django variables. Fails the test,
+    with the output, if the run fails or skips anything.
+    """
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "DJANGO_"))}
+    for name, value in env.items():
+        if value:
+            full_env[name] = value
+        else:
+            full_env.pop(name, None)
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-rA", *args],
+        cwd=cwd,
+        env=full_env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    output = done.stdout + done.stderr
+    assert done.returncode == 0, output
+    assert "skipped" not in output, output
+    return output
+
+
 def wait_for(predicate: Callable[[], Any], timeout: float = 20.0, interval: float = 0.05) -> Any:
     """Poll ``predicate`` until it returns something truthy; fail after ``timeout``."""
     deadline = time.monotonic() + timeout
